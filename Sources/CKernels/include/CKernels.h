@@ -1,0 +1,105 @@
+// CKernels — the hand-written hot loops of recur's CPU backend.
+//
+// Every function is compiled three times (AVX-512, Haswell AVX2+FMA, baseline
+// x86-64) and the loader picks the best one for the running CPU
+// (target_clones), so one binary is both fast and portable.
+// All matrices are row-major float32; shapes are given as [rows, cols].
+#ifndef RECUR_CKERNELS_H
+#define RECUR_CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---- small matrix products --------------------------------------------------
+
+/// C[M,N] += A[M,K] · B[K,N]; leading dimensions lda, ldb, ldc.
+/// For the per-step products of small recurrent layers, where a BLAS call
+/// costs more than the arithmetic.
+void rk_gemm_nn_acc(int M, int N, int K, const float *A, int lda,
+                    const float *B, int ldb, float *C, int ldc);
+
+// ---- element-wise maths -----------------------------------------------------
+
+/// y[n] = tanh(x[n]); y[n] = sigmoid(x[n]); y[n] = exp(x[n]). In place allowed.
+void rk_tanh(size_t n, const float *x, float *y);
+void rk_sigmoid(size_t n, const float *x, float *y);
+void rk_exp(size_t n, const float *x, float *y);
+
+// ---- recurrent gate kernels (one time step, B rows) ------------------------
+// `len` (may be NULL: every row valid) holds each row's sequence length; a row
+// b is valid at step t when t < len[b]. An invalid row keeps its state: h (and
+// c) are copied from the previous step and no gradient flows through the gates.
+
+/// Elman RNN. pre[B,H] = x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh.
+/// h[B,H] = act(pre) (act: tanh, or relu when relu != 0) for valid rows,
+/// hprev for invalid ones.
+void rk_rnn_fwd(int B, int H, int relu, const int32_t *len, int t,
+                const float *pre, const float *hprev, float *h);
+
+/// Elman RNN backward for one step. dh[B,H]: gradient w.r.t. h_t (all paths).
+/// h[B,H]: h_t. Writes dpre[B,H] (zero for invalid rows) and the direct part
+/// of dhprev[B,H] (dh for invalid rows, zero otherwise; the caller adds dpre·W_hh).
+void rk_rnn_bwd(int B, int H, int relu, const int32_t *len, int t,
+                const float *dh, const float *h, float *dpre, float *dhprev);
+
+/// GRU (PyTorch): gx[B,3H] = x·W_ihᵀ + b_ih, gh[B,3H] = h·W_hhᵀ + b_hh, gates r,z,n:
+/// r = σ(gx_r + gh_r), z = σ(gx_z + gh_z), n = tanh(gx_n + r ⊙ gh_n),
+/// h = (1 − z) ⊙ n + z ⊙ hprev.  Saves acts[B,3H] = (r, z, n) and ghn[B,H] = gh_n.
+void rk_gru_fwd(int B, int H, const int32_t *len, int t,
+                const float *gx, const float *gh, const float *hprev,
+                float *h, float *acts, float *ghn);
+
+/// GRU backward for one step: from dh[B,H], hprev, acts, ghn writes
+/// dgx[B,3H] (pre-activation grads of the input part), dgh[B,3H] (of the hidden
+/// part: differs in n, times r) and the direct part of dhprev[B,H] (dh ⊙ z).
+void rk_gru_bwd(int B, int H, const int32_t *len, int t,
+                const float *dh, const float *hprev, const float *acts,
+                const float *ghn, float *dgx, float *dgh, float *dhprev);
+
+/// LSTM (PyTorch, gates i,f,g,o): pre[B,4H] = x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh,
+/// c = σ(f) ⊙ cprev + σ(i) ⊙ tanh(g), h = σ(o) ⊙ tanh(c).
+/// Saves acts[B,4H] = (σ(i), σ(f), tanh(g), σ(o)).
+void rk_lstm_fwd(int B, int H, const int32_t *len, int t,
+                 const float *pre, const float *hprev, const float *cprev,
+                 float *h, float *c, float *acts);
+
+/// LSTM backward for one step. dh[B,H]: grad w.r.t. h_t; dc[B,H]: grad w.r.t. c_t
+/// on entry, replaced by the grad w.r.t. c_{t-1}. Writes dpre[B,4H] and the direct
+/// part of dhprev[B,H] (dh for invalid rows, zero otherwise).
+void rk_lstm_bwd(int B, int H, const int32_t *len, int t,
+                 const float *dh, float *dc, const float *cprev, const float *c,
+                 const float *acts, float *dpre, float *dhprev);
+
+// ---- losses -----------------------------------------------------------------
+
+/// Row-wise log-softmax: logits[N,C] → out[N,C] (in place allowed).
+void rk_log_softmax_rows(int N, int C, const float *logits, float *out);
+
+// ---- optimisers -------------------------------------------------------------
+
+/// torch.optim.Adam (no weight decay, no amsgrad) on n parameters:
+/// m = β1 m + (1−β1) g;  v = β2 v + (1−β2) g²;
+/// p −= lr/bc1 · m / (sqrt(v)/sqrt(bc2) + eps), with bc = 1 − βᵗ.
+void rk_adam(size_t n, float *p, const float *g, float *m, float *v,
+             float lr, float beta1, float beta2, float eps,
+             float bias_correction1, float bias_correction2_sqrt, float weight_decay);
+
+/// Σ x[i]² accumulated in double.
+double rk_sum_squares(size_t n, const float *x);
+
+// ---- threading --------------------------------------------------------------
+
+/// Per-thread nesting depth of recur's parallel regions: kernels split work
+/// across threads only at depth 0, so nested parallelism never oversubscribes.
+int rk_parallel_depth(void);
+void rk_parallel_enter(void);
+void rk_parallel_leave(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,233 @@
+import Tensor
+
+/// One direction of one recurrent layer over a whole sequence: the forward
+/// pass, the buffers it keeps, and the backward pass, side by side.
+///
+/// Time-major layout. x [T, B, F]; optional lengths [B] with
+/// `pack_padded_sequence` semantics: row b runs steps 0..<len[b]; in the
+/// reverse direction it starts at its own last step len[b]−1. Padded steps
+/// leave the state unchanged and receive no gradient; their outputs are zero.
+///
+/// Work per pass, as cuDNN does it: one product for the input projection of
+/// every step ([T·B, F] × [F, G·H]), then per step one [B, H] × [H, G·H]
+/// product and one fused gate kernel. Backward mirrors it: per step one gate
+/// kernel and one [B, G·H] × [G·H, H] product, then the weight gradients of
+/// all steps as two large products.
+///
+/// Rows of y are written to `yRow[i]` of an output viewed as [rows, H], which
+/// lets a bidirectional layer interleave its two directions without a copy.
+final class DirectionPass {
+    let kind: CellKind
+    let w: DirectionWeights
+    let T: Int, B: Int, F: Int, H: Int
+    let lengths: [Int32]?
+    /// For row i = t·B + b of the direction's time order: the input row it reads.
+    let xRow: [Int32]?
+    /// For row i = t·B + b of the direction's time order: the output row it
+    /// writes, or −1 on padding.
+    let yRow: [Int32]
+    /// Rows active at step t (a prefix when lengths are sorted descending).
+    let active: [Int]
+    let be: any Backend
+
+    // saved for backward
+    let xd: Tensor          // [T·B, F], x in the direction's time order
+    let hs: Tensor          // [(T+1)·B, H], h_0 … h_T
+    let cs: Tensor?         // [(T+1)·B, H], LSTM cells
+    let acts: Tensor?       // [T·B, G·H] gate activations (GRU, LSTM)
+    let ghn: Tensor?        // [T·B, H] W_hn h + b_hn (GRU)
+
+    /// Runs the forward pass. `h0`, `c0`: [B, H] or nil for zeros.
+    /// `outputRows`: rows of the output view (≥ T·B), `outputDirections` and
+    /// `direction` give the interleaving: y row (t·B + b)·D + d.
+    init(kind: CellKind, weights: DirectionWeights, x: Tensor, lengths: [Int32]?, reverse: Bool,
+         h0: Tensor?, c0: Tensor?, directions: Int, direction: Int, output: UnsafeMutablePointer<Float>) {
+        self.kind = kind
+        w = weights
+        (T, B, F) = (x.shape[0], x.shape[1], x.shape[2])
+        H = weights.wHh.shape[1]
+        self.lengths = lengths
+        be = x.backend
+        let (T, B, F, H, G) = (self.T, self.B, self.F, self.H, kind.gates)
+        let GH = G * H
+
+        // Row maps for reversal and padding.
+        var xRow: [Int32]? = nil
+        var yRow = [Int32](repeating: -1, count: T * B)
+        for t in 0..<T {
+            for b in 0..<B {
+                let len = lengths.map { Int($0[b]) } ?? T
+                let i = t * B + b
+                guard t < len else { continue }
+                let src = reverse ? len - 1 - t : t
+                yRow[i] = Int32((src * B + b) * directions + direction)
+            }
+        }
+        if reverse {
+            var m = [Int32](repeating: 0, count: T * B)
+            for t in 0..<T {
+                for b in 0..<B {
+                    let len = lengths.map { Int($0[b]) } ?? T
+                    m[t * B + b] = Int32(t < len ? (len - 1 - t) * B + b : t * B + b)
+                }
+            }
+            xRow = m
+        }
+        self.xRow = xRow
+        self.yRow = yRow
+        if let lengths, zip(lengths, lengths.dropFirst()).allSatisfy({ $0 >= $1 }) {
+            active = (0..<T).map { t in lengths.prefix { Int($0) > t }.count }
+        } else {
+            active = [Int](repeating: B, count: T)
+        }
+
+        // Input projection for every step: gx[T·B, G·H] = xd · W_ihᵀ + biases.
+        if let xRow {
+            xd = Tensor(uninitialized: [T * B, F], on: be)
+            be.gatherBlocks(x.pointer, width: F, src: xRow, xd.pointer)
+        } else {
+            xd = x
+        }
+        let gx = Tensor(zeros: [T * B, GH], on: be)
+        if let bIh = w.bIh {
+            let bias = Tensor(uninitialized: [GH], on: be)
+            bias.assign(bIh)
+            // RNN and LSTM fold b_hh in here; GRU keeps it apart (it sits inside r ⊙ (…)).
+            if kind != .gru, let bHh = w.bHh { be.axpy(GH, 1, bHh.pointer, bias.pointer) }
+            be.broadcastRows(bias.pointer, rows: T * B, cols: GH, gx.pointer)
+        }
+        be.gemm(transA: false, transB: true, m: T * B, n: GH, k: F, alpha: 1, a: xd.pointer, lda: F,
+                b: w.wIh.pointer, ldb: F, beta: 1, c: gx.pointer, ldc: GH)
+
+        // W_hhᵀ [H, G·H], so each step's product reads rows contiguously.
+        let whhT = Tensor(uninitialized: [H, GH], on: be)
+        be.transpose(w.wHh.pointer, batch: 1, rows: GH, cols: H, whhT.pointer)
+
+        hs = Tensor(zeros: [(T + 1) * B, H], on: be)
+        if let h0 { be.copy(h0.pointer, hs.pointer, B * H) }
+        cs = kind == .lstm ? Tensor(zeros: [(T + 1) * B, H], on: be) : nil
+        if let cs, let c0 { be.copy(c0.pointer, cs.pointer, B * H) }
+        acts = (kind == .gru || kind == .lstm) ? Tensor(uninitialized: [T * B, GH], on: be) : nil
+        ghn = kind == .gru ? Tensor(uninitialized: [T * B, H], on: be) : nil
+        let gh = kind == .gru ? Tensor(uninitialized: [B, GH], on: be) : nil
+
+        lengths.withOptionalPointer { len in
+            for t in 0..<T {
+                let nb = active[t]
+                let hPrev = hs.pointer + t * B * H, hNext = hs.pointer + (t + 1) * B * H
+                let g = gx.pointer + t * B * GH
+                switch kind {
+                case .rnnTanh, .rnnReLU, .lstm:
+                    // g[nb, G·H] += h_{t−1} · W_hhᵀ
+                    be.gemm(transA: false, transB: false, m: nb, n: GH, k: H, alpha: 1, a: hPrev, lda: H,
+                            b: whhT.pointer, ldb: GH, beta: 1, c: g, ldc: GH)
+                    if kind == .lstm, let cs, let acts {
+                        be.lstmStep(batch: B, hidden: H, lengths: len, t: t, pre: g, hPrev: hPrev,
+                                    cPrev: cs.pointer + t * B * H, h: hNext, c: cs.pointer + (t + 1) * B * H,
+                                    acts: acts.pointer + t * B * GH)
+                    } else {
+                        be.rnnStep(batch: B, hidden: H, relu: kind == .rnnReLU, lengths: len, t: t,
+                                   pre: g, hPrev: hPrev, h: hNext)
+                    }
+                case .gru:
+                    guard let gh, let acts, let ghn else { return }
+                    if let bHh = w.bHh { be.broadcastRows(bHh.pointer, rows: nb, cols: GH, gh.pointer) }
+                    else { be.fill(gh.pointer, nb * GH, 0) }
+                    be.gemm(transA: false, transB: false, m: nb, n: GH, k: H, alpha: 1, a: hPrev, lda: H,
+                            b: whhT.pointer, ldb: GH, beta: 1, c: gh.pointer, ldc: GH)
+                    be.gruStep(batch: B, hidden: H, lengths: len, t: t, gx: g, gh: gh.pointer, hPrev: hPrev,
+                               h: hNext, acts: acts.pointer + t * B * GH, ghn: ghn.pointer + t * B * H)
+                }
+            }
+        }
+        // y rows (padding rows of y stay as the caller zeroed them).
+        be.scatterAddBlocks(hs.pointer + B * H, width: H, src: yRow, output)
+    }
+
+    /// h_T [B, H] (each row's own last state).
+    var lastHidden: UnsafePointer<Float> { UnsafePointer(hs.pointer + T * B * H) }
+    /// c_T [B, H] (LSTM).
+    var lastCell: UnsafePointer<Float>? { cs.map { UnsafePointer($0.pointer + T * B * H) } }
+
+    /// Backward pass. dY: the output's gradient viewed as [rows, H] (nil: none);
+    /// dhN, dcN [B, H] or nil. Accumulates into the weights' gradients and
+    /// returns dX [T·B, F] in input order plus dh0, dc0 [B, H].
+    func backward(dY: UnsafePointer<Float>?, dhN: UnsafePointer<Float>?, dcN: UnsafePointer<Float>?)
+        -> (dx: Tensor, dh0: Tensor, dc0: Tensor?) {
+        let (T, B, F, H, G) = (self.T, self.B, self.F, self.H, kind.gates)
+        let GH = G * H
+        let dyd: Tensor? = dY.map { dY in
+            let t = Tensor(uninitialized: [T * B, H], on: be)
+            be.gatherBlocks(dY, width: H, src: yRow, t.pointer)
+            return t
+        }
+        var dh = Tensor(zeros: [B, H], on: be)
+        if let dhN { be.copy(dhN, dh.pointer, B * H) }
+        var dhPrev = Tensor(uninitialized: [B, H], on: be)
+        let dc: Tensor? = kind == .lstm ? Tensor(zeros: [B, H], on: be) : nil
+        if let dc, let dcN { be.copy(dcN, dc.pointer, B * H) }
+        let dgx = Tensor(uninitialized: [T * B, GH], on: be)
+        let dgh = kind == .gru ? Tensor(uninitialized: [T * B, GH], on: be) : dgx
+
+        lengths.withOptionalPointer { len in
+            for t in stride(from: T - 1, through: 0, by: -1) {
+                let nb = active[t]
+                if let dyd { be.axpy(B * H, 1, dyd.pointer + t * B * H, dh.pointer) }
+                let hPrev = hs.pointer + t * B * H
+                let dG = dgx.pointer + t * B * GH
+                switch kind {
+                case .rnnTanh, .rnnReLU:
+                    be.rnnStepBackward(batch: B, hidden: H, relu: kind == .rnnReLU, lengths: len, t: t,
+                                       dh: dh.pointer, h: hs.pointer + (t + 1) * B * H, dPre: dG, dhPrev: dhPrev.pointer)
+                case .lstm:
+                    guard let cs, let acts, let dc else { return }
+                    be.lstmStepBackward(batch: B, hidden: H, lengths: len, t: t, dh: dh.pointer, dc: dc.pointer,
+                                        cPrev: cs.pointer + t * B * H, c: cs.pointer + (t + 1) * B * H,
+                                        acts: acts.pointer + t * B * GH, dPre: dG, dhPrev: dhPrev.pointer)
+                case .gru:
+                    guard let acts, let ghn else { return }
+                    be.gruStepBackward(batch: B, hidden: H, lengths: len, t: t, dh: dh.pointer, hPrev: hPrev,
+                                       acts: acts.pointer + t * B * GH, ghn: ghn.pointer + t * B * H,
+                                       dgx: dG, dgh: dgh.pointer + t * B * GH, dhPrev: dhPrev.pointer)
+                }
+                // dh_{t−1}[nb, H] += dG_h[nb, G·H] · W_hh[G·H, H]
+                be.gemm(transA: false, transB: false, m: nb, n: H, k: GH, alpha: 1,
+                        a: dgh.pointer + t * B * GH, lda: GH, b: w.wHh.pointer, ldb: H,
+                        beta: 1, c: dhPrev.pointer, ldc: H)
+                swap(&dh, &dhPrev)
+            }
+        }
+
+        // Weight gradients of all steps at once.
+        if w.wHh.requiresGrad {  // dW_hh[G·H, H] += dG_hᵀ · h_{0..T−1}
+            be.gemm(transA: true, transB: false, m: GH, n: H, k: T * B, alpha: 1, a: dgh.pointer, lda: GH,
+                    b: hs.pointer, ldb: H, beta: 1, c: w.wHh.gradBuffer(), ldc: H)
+        }
+        if let bHh = w.bHh, bHh.requiresGrad { be.sumRows(dgh.pointer, rows: T * B, cols: GH, into: bHh.gradBuffer()) }
+        if w.wIh.requiresGrad {  // dW_ih[G·H, F] += dG_xᵀ · x
+            be.gemm(transA: true, transB: false, m: GH, n: F, k: T * B, alpha: 1, a: dgx.pointer, lda: GH,
+                    b: xd.pointer, ldb: F, beta: 1, c: w.wIh.gradBuffer(), ldc: F)
+        }
+        if let bIh = w.bIh, bIh.requiresGrad { be.sumRows(dgx.pointer, rows: T * B, cols: GH, into: bIh.gradBuffer()) }
+        // dX[T·B, F] = dG_x · W_ih, back in input order.
+        let dxd = Tensor(uninitialized: [T * B, F], on: be)
+        be.gemm(transA: false, transB: false, m: T * B, n: F, k: GH, alpha: 1, a: dgx.pointer, lda: GH,
+                b: w.wIh.pointer, ldb: F, beta: 0, c: dxd.pointer, ldc: F)
+        var dx = dxd
+        if let xRow {
+            dx = Tensor(zeros: [T * B, F], on: be)
+            be.scatterAddBlocks(dxd.pointer, width: F, src: xRow, dx.pointer)
+        }
+        return (dx, dh, dc)
+    }
+}
+
+extension Optional where Wrapped == [Int32] {
+    /// Calls `body` with a pointer to the array's elements, or nil.
+    func withOptionalPointer<R>(_ body: (UnsafePointer<Int32>?) -> R) -> R {
+        switch self {
+        case .some(let a): return a.withUnsafeBufferPointer { body($0.baseAddress) }
+        case .none: return body(nil)
+        }
+    }
+}

@@ -1,0 +1,98 @@
+/// The kernels a device must provide. Layers, losses and optimisers call only
+/// these, so a new device (CUDA) is one new conformance and no layer changes.
+///
+/// Pointers are `Storage.pointer`s of this backend. Integer arguments (`ids`,
+/// `lengths`) are host arrays; a device backend copies them over itself.
+/// Matrices are row-major; shapes in the comments are [rows, cols].
+public protocol Backend: AnyObject, Sendable {
+    var device: Device { get }
+
+    // MARK: memory
+    func allocate(_ count: Int) -> UnsafeMutablePointer<Float>
+    func deallocate(_ pointer: UnsafeMutablePointer<Float>, _ count: Int)
+    /// Copies host floats into device memory.
+    func upload(_ values: UnsafeBufferPointer<Float>, to: UnsafeMutablePointer<Float>)
+    /// Copies device memory to the host.
+    func download(_ from: UnsafePointer<Float>, _ count: Int, into: UnsafeMutableBufferPointer<Float>)
+
+    // MARK: linear algebra
+    /// C[m,n] = alpha · op(A)[m,k] · op(B)[k,n] + beta · C, op = transpose when asked.
+    func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int)
+
+    // MARK: element-wise
+    /// x[0..<n] = value
+    func fill(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ value: Float)
+    /// y[0..<n] = x[0..<n]
+    func copy(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int)
+    /// y += alpha · x
+    func axpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>)
+    /// x *= alpha
+    func scale(_ n: Int, _ alpha: Float, _ x: UnsafeMutablePointer<Float>)
+    /// y = x ⊙ mask ⊙ scale (dropout with a precomputed 0/1 mask), or its backward.
+    func mulMask(_ n: Int, _ x: UnsafePointer<Float>, _ mask: UnsafePointer<Float>, _ scale: Float, _ y: UnsafeMutablePointer<Float>)
+    /// y = max(x, 0)
+    func relu(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>)
+    /// dx += dy where y > 0
+    func reluBackward(_ n: Int, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>)
+    /// out[r,:] = bias[:] for r in 0..<rows   (out: [rows, cols])
+    func broadcastRows(_ bias: UnsafePointer<Float>, rows: Int, cols: Int, _ out: UnsafeMutablePointer<Float>)
+    /// acc[:] += Σ_r x[r,:]   (x: [rows, cols])
+    func sumRows(_ x: UnsafePointer<Float>, rows: Int, cols: Int, into acc: UnsafeMutablePointer<Float>)
+    /// out[b, t, :] = x[b, perm(t), :] style copies: out[i] = x[src[i]] for blocks of `width` floats.
+    /// `src[i] < 0` writes zeros. (x: [*, width], out: [src.count, width])
+    func gatherBlocks(_ x: UnsafePointer<Float>, width: Int, src: [Int32], _ out: UnsafeMutablePointer<Float>)
+    /// out[src[i]] += x[i] for blocks of `width` floats; `src[i] < 0` is skipped.
+    func scatterAddBlocks(_ x: UnsafePointer<Float>, width: Int, src: [Int32], _ out: UnsafeMutablePointer<Float>)
+    /// Transposes the last two axes: x [batch, rows, cols] → y [batch, cols, rows].
+    func transpose(_ x: UnsafePointer<Float>, batch: Int, rows: Int, cols: Int, _ y: UnsafeMutablePointer<Float>)
+
+    // MARK: pooling over time
+    /// y[b, t', c] = mean_{j<k} x[b, t'·s + j, c]   (x: [B,T,C], y: [B,T',C], T' = (T−k)/s + 1)
+    func avgPool1d(_ x: UnsafePointer<Float>, batch: Int, time: Int, channels: Int, kernel: Int, stride: Int, _ y: UnsafeMutablePointer<Float>)
+    /// dx += backward of `avgPool1d` (dy: [B,T',C], dx: [B,T,C]).
+    func avgPool1dBackward(_ dy: UnsafePointer<Float>, batch: Int, time: Int, channels: Int, kernel: Int, stride: Int, _ dx: UnsafeMutablePointer<Float>)
+
+    // MARK: recurrent steps (shapes: see CKernels.h; len may be nil)
+    func rnnStep(batch: Int, hidden: Int, relu: Bool, lengths: UnsafePointer<Int32>?, t: Int,
+                 pre: UnsafePointer<Float>, hPrev: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>)
+    func rnnStepBackward(batch: Int, hidden: Int, relu: Bool, lengths: UnsafePointer<Int32>?, t: Int,
+                         dh: UnsafePointer<Float>, h: UnsafePointer<Float>,
+                         dPre: UnsafeMutablePointer<Float>, dhPrev: UnsafeMutablePointer<Float>)
+    func gruStep(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+                 gx: UnsafePointer<Float>, gh: UnsafePointer<Float>, hPrev: UnsafePointer<Float>,
+                 h: UnsafeMutablePointer<Float>, acts: UnsafeMutablePointer<Float>, ghn: UnsafeMutablePointer<Float>)
+    func gruStepBackward(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+                         dh: UnsafePointer<Float>, hPrev: UnsafePointer<Float>, acts: UnsafePointer<Float>,
+                         ghn: UnsafePointer<Float>, dgx: UnsafeMutablePointer<Float>, dgh: UnsafeMutablePointer<Float>,
+                         dhPrev: UnsafeMutablePointer<Float>)
+    func lstmStep(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+                  pre: UnsafePointer<Float>, hPrev: UnsafePointer<Float>, cPrev: UnsafePointer<Float>,
+                  h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, acts: UnsafeMutablePointer<Float>)
+    func lstmStepBackward(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+                          dh: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
+                          c: UnsafePointer<Float>, acts: UnsafePointer<Float>,
+                          dPre: UnsafeMutablePointer<Float>, dhPrev: UnsafeMutablePointer<Float>)
+
+    // MARK: losses
+    /// Mean softmax cross-entropy over rows whose target is not `ignoreIndex`.
+    /// logits [n, classes]; writes dLogits [n, classes] = ∂loss/∂logits (already divided
+    /// by the count of counted rows) and returns (loss, counted rows).
+    func softmaxCrossEntropy(_ logits: UnsafePointer<Float>, n: Int, classes: Int, targets: [Int32],
+                             ignoreIndex: Int32, dLogits: UnsafeMutablePointer<Float>) -> (loss: Float, count: Int)
+    /// Mean binary cross-entropy with logits: x, y [n]; writes dx = ∂loss/∂x, returns loss.
+    func bceWithLogits(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, n: Int, dx: UnsafeMutablePointer<Float>) -> Float
+    /// Row-wise log-softmax: x [n, classes] → y.
+    func logSoftmax(_ x: UnsafePointer<Float>, n: Int, classes: Int, _ y: UnsafeMutablePointer<Float>)
+
+    // MARK: optimisers
+    func adam(_ n: Int, param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>,
+              m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+              lr: Float, beta1: Float, beta2: Float, eps: Float,
+              biasCorrection1: Float, biasCorrection2Sqrt: Float, weightDecay: Float)
+    /// Σ x²
+    func sumSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Double
+    /// Σ x
+    func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Double
+}

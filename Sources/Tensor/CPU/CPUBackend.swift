@@ -1,0 +1,281 @@
+import CBLAS
+import CKernels
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The CPU backend: OpenBLAS for large products, the C kernels of `CKernels`
+/// (FMA / AVX-512 chosen at run time) for small products, gates and losses.
+///
+/// Threading: OpenBLAS runs single-threaded; recur splits large products
+/// across `threads` itself and runs independent work (the two directions of a
+/// bidirectional layer) concurrently, never nesting parallel regions.
+public final class CPUBackend: Backend, @unchecked Sendable {
+    public static let shared = CPUBackend()
+    public let device = Device.cpu
+
+    /// Threads used for parallel regions (default: the machine's cores).
+    public var threads: Int
+
+    /// Products with at most this many multiply-adds use the small-matrix kernel.
+    public var smallGemmLimit = 48 * 1024
+    /// Products with at least this many multiply-adds are split across threads.
+    public var parallelGemmLimit = 1 << 20
+
+    init() {
+        threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        openblas_set_num_threads(1)
+    }
+
+    /// Runs `body(i)` for i in 0..<n, on up to `threads` threads when not already
+    /// inside a parallel region, else serially.
+    public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
+        if n <= 1 || threads <= 1 || rk_parallel_depth() > 0 {
+            for i in 0..<n { body(i) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let body = body
+            DispatchQueue.concurrentPerform(iterations: n) { i in
+                rk_parallel_enter()
+                body(i)
+                rk_parallel_leave()
+            }
+        }
+    }
+
+    // MARK: memory
+
+    public func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        // 64-byte alignment for AVX-512 loads.
+        UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+    public func deallocate(_ pointer: UnsafeMutablePointer<Float>, _ count: Int) { pointer.deallocate() }
+    public func upload(_ values: UnsafeBufferPointer<Float>, to: UnsafeMutablePointer<Float>) {
+        guard let base = values.baseAddress else { return }
+        to.update(from: base, count: values.count)
+    }
+    public func download(_ from: UnsafePointer<Float>, _ count: Int, into: UnsafeMutableBufferPointer<Float>) {
+        into.baseAddress?.update(from: from, count: count)
+    }
+
+    // MARK: linear algebra
+
+    public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 || n == 0 { return }
+        let work = m * n * k
+        if !transA && !transB && alpha == 1 && work <= smallGemmLimit {
+            if beta == 0 { for r in 0..<m { (c + r * ldc).initialize(repeating: 0, count: n) } }
+            else if beta != 1 { for r in 0..<m { scale(n, beta, c + r * ldc) } }
+            rk_gemm_nn_acc(Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc))
+            return
+        }
+        let parts = work >= parallelGemmLimit && rk_parallel_depth() == 0 ? min(threads, 2) : 1
+        if parts == 1 {
+            blas(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
+        // Split the larger of m and n in two halves.
+        if m >= n {
+            let m0 = (m + 1) / 2
+            parallelFor(2) { i in
+                let r0 = i == 0 ? 0 : m0, rows = i == 0 ? m0 : m - m0
+                let aOff = transA ? r0 : r0 * lda
+                blas(transA, transB, rows, n, k, alpha, a + aOff, lda, b, ldb, beta, c + r0 * ldc, ldc)
+            }
+        } else {
+            let n0 = ((n + 1) / 2 + 15) / 16 * 16
+            parallelFor(2) { i in
+                let c0 = i == 0 ? 0 : n0, cols = i == 0 ? n0 : n - n0
+                if cols <= 0 { return }
+                let bOff = transB ? c0 * ldb : c0
+                blas(transA, transB, m, cols, k, alpha, a, lda, b + bOff, ldb, beta, c + c0, ldc)
+            }
+        }
+    }
+
+    private func blas(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                      _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                      _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
+                    beta, c, blasint(ldc))
+    }
+
+    // MARK: element-wise
+
+    public func fill(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ value: Float) {
+        x.initialize(repeating: value, count: n)
+    }
+    public func copy(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        y.update(from: x, count: n)
+    }
+    public func axpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        cblas_saxpy(blasint(n), alpha, x, 1, y, 1)
+    }
+    public func scale(_ n: Int, _ alpha: Float, _ x: UnsafeMutablePointer<Float>) {
+        cblas_sscal(blasint(n), alpha, x, 1)
+    }
+    public func mulMask(_ n: Int, _ x: UnsafePointer<Float>, _ mask: UnsafePointer<Float>, _ scale: Float,
+                        _ y: UnsafeMutablePointer<Float>) {
+        for i in 0..<n { y[i] = x[i] * mask[i] * scale }
+    }
+    public func relu(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        for i in 0..<n { y[i] = x[i] > 0 ? x[i] : 0 }
+    }
+    public func reluBackward(_ n: Int, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                             _ dx: UnsafeMutablePointer<Float>) {
+        for i in 0..<n where y[i] > 0 { dx[i] += dy[i] }
+    }
+    public func broadcastRows(_ bias: UnsafePointer<Float>, rows: Int, cols: Int, _ out: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows { (out + r * cols).update(from: bias, count: cols) }
+    }
+    public func sumRows(_ x: UnsafePointer<Float>, rows: Int, cols: Int, into acc: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            let row = x + r * cols
+            for j in 0..<cols { acc[j] += row[j] }
+        }
+    }
+    public func gatherBlocks(_ x: UnsafePointer<Float>, width: Int, src: [Int32], _ out: UnsafeMutablePointer<Float>) {
+        for (i, s) in src.enumerated() {
+            if s < 0 { (out + i * width).initialize(repeating: 0, count: width) }
+            else { (out + i * width).update(from: x + Int(s) * width, count: width) }
+        }
+    }
+    public func scatterAddBlocks(_ x: UnsafePointer<Float>, width: Int, src: [Int32], _ out: UnsafeMutablePointer<Float>) {
+        for (i, s) in src.enumerated() where s >= 0 {
+            let o = out + Int(s) * width, v = x + i * width
+            for j in 0..<width { o[j] += v[j] }
+        }
+    }
+    public func transpose(_ x: UnsafePointer<Float>, batch: Int, rows: Int, cols: Int, _ y: UnsafeMutablePointer<Float>) {
+        for b in 0..<batch {
+            let xs = x + b * rows * cols, ys = y + b * rows * cols
+            for r in 0..<rows { for c in 0..<cols { ys[c * rows + r] = xs[r * cols + c] } }
+        }
+    }
+
+    // MARK: pooling
+
+    public func avgPool1d(_ x: UnsafePointer<Float>, batch: Int, time: Int, channels: Int, kernel: Int, stride: Int,
+                          _ y: UnsafeMutablePointer<Float>) {
+        let outT = (time - kernel) / stride + 1
+        let inv = 1 / Float(kernel)
+        for b in 0..<batch {
+            for t in 0..<outT {
+                let yo = y + (b * outT + t) * channels
+                yo.initialize(repeating: 0, count: channels)
+                for j in 0..<kernel {
+                    let xi = x + (b * time + t * stride + j) * channels
+                    for c in 0..<channels { yo[c] += xi[c] }
+                }
+                for c in 0..<channels { yo[c] *= inv }
+            }
+        }
+    }
+    public func avgPool1dBackward(_ dy: UnsafePointer<Float>, batch: Int, time: Int, channels: Int, kernel: Int,
+                                  stride: Int, _ dx: UnsafeMutablePointer<Float>) {
+        let outT = (time - kernel) / stride + 1
+        let inv = 1 / Float(kernel)
+        for b in 0..<batch {
+            for t in 0..<outT {
+                let g = dy + (b * outT + t) * channels
+                for j in 0..<kernel {
+                    let xi = dx + (b * time + t * stride + j) * channels
+                    for c in 0..<channels { xi[c] += g[c] * inv }
+                }
+            }
+        }
+    }
+
+    // MARK: recurrent steps
+
+    public func rnnStep(batch: Int, hidden: Int, relu: Bool, lengths: UnsafePointer<Int32>?, t: Int,
+                        pre: UnsafePointer<Float>, hPrev: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>) {
+        rk_rnn_fwd(Int32(batch), Int32(hidden), relu ? 1 : 0, lengths, Int32(t), pre, hPrev, h)
+    }
+    public func rnnStepBackward(batch: Int, hidden: Int, relu: Bool, lengths: UnsafePointer<Int32>?, t: Int,
+                                dh: UnsafePointer<Float>, h: UnsafePointer<Float>,
+                                dPre: UnsafeMutablePointer<Float>, dhPrev: UnsafeMutablePointer<Float>) {
+        rk_rnn_bwd(Int32(batch), Int32(hidden), relu ? 1 : 0, lengths, Int32(t), dh, h, dPre, dhPrev)
+    }
+    public func gruStep(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+                        gx: UnsafePointer<Float>, gh: UnsafePointer<Float>, hPrev: UnsafePointer<Float>,
+                        h: UnsafeMutablePointer<Float>, acts: UnsafeMutablePointer<Float>, ghn: UnsafeMutablePointer<Float>) {
+        rk_gru_fwd(Int32(batch), Int32(hidden), lengths, Int32(t), gx, gh, hPrev, h, acts, ghn)
+    }
+    public func gruStepBackward(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+                                dh: UnsafePointer<Float>, hPrev: UnsafePointer<Float>, acts: UnsafePointer<Float>,
+                                ghn: UnsafePointer<Float>, dgx: UnsafeMutablePointer<Float>,
+                                dgh: UnsafeMutablePointer<Float>, dhPrev: UnsafeMutablePointer<Float>) {
+        rk_gru_bwd(Int32(batch), Int32(hidden), lengths, Int32(t), dh, hPrev, acts, ghn, dgx, dgh, dhPrev)
+    }
+    public func lstmStep(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+                         pre: UnsafePointer<Float>, hPrev: UnsafePointer<Float>, cPrev: UnsafePointer<Float>,
+                         h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, acts: UnsafeMutablePointer<Float>) {
+        rk_lstm_fwd(Int32(batch), Int32(hidden), lengths, Int32(t), pre, hPrev, cPrev, h, c, acts)
+    }
+    public func lstmStepBackward(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+                                 dh: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
+                                 c: UnsafePointer<Float>, acts: UnsafePointer<Float>,
+                                 dPre: UnsafeMutablePointer<Float>, dhPrev: UnsafeMutablePointer<Float>) {
+        rk_lstm_bwd(Int32(batch), Int32(hidden), lengths, Int32(t), dh, dc, cPrev, c, acts, dPre, dhPrev)
+    }
+
+    // MARK: losses
+
+    public func softmaxCrossEntropy(_ logits: UnsafePointer<Float>, n: Int, classes: Int, targets: [Int32],
+                                    ignoreIndex: Int32, dLogits: UnsafeMutablePointer<Float>) -> (loss: Float, count: Int) {
+        rk_log_softmax_rows(Int32(n), Int32(classes), logits, dLogits)
+        var total = 0.0
+        var count = 0
+        for r in 0..<n where targets[r] != ignoreIndex {
+            total -= Double(dLogits[r * classes + Int(targets[r])])
+            count += 1
+        }
+        let inv = count > 0 ? 1 / Float(count) : 0
+        // d/dlogits = (softmax − onehot) / count; zero for ignored rows.
+        rk_exp(n * classes, dLogits, dLogits)
+        for r in 0..<n {
+            let row = dLogits + r * classes
+            if targets[r] == ignoreIndex { row.initialize(repeating: 0, count: classes); continue }
+            row[Int(targets[r])] -= 1
+            for j in 0..<classes { row[j] *= inv }
+        }
+        return (count > 0 ? Float(total / Double(count)) : 0, count)
+    }
+    public func bceWithLogits(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, n: Int,
+                              dx: UnsafeMutablePointer<Float>) -> Float {
+        var total = 0.0
+        let inv = 1 / Float(n)
+        for i in 0..<n {
+            let v = x[i], t = y[i]
+            // max(x,0) − x·y + log(1 + e^{−|x|}), stable for any x
+            total += Double(max(v, 0) - v * t + log1pf(expf(-abs(v))))
+            dx[i] = (1 / (1 + expf(-v)) - t) * inv
+        }
+        return Float(total / Double(n))
+    }
+    public func logSoftmax(_ x: UnsafePointer<Float>, n: Int, classes: Int, _ y: UnsafeMutablePointer<Float>) {
+        rk_log_softmax_rows(Int32(n), Int32(classes), x, y)
+    }
+
+    // MARK: optimisers
+
+    public func adam(_ n: Int, param: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>,
+                     m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+                     lr: Float, beta1: Float, beta2: Float, eps: Float,
+                     biasCorrection1: Float, biasCorrection2Sqrt: Float, weightDecay: Float) {
+        rk_adam(n, param, grad, m, v, lr, beta1, beta2, eps, biasCorrection1, biasCorrection2Sqrt, weightDecay)
+    }
+    public func sumSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Double { rk_sum_squares(n, x) }
+    public func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
+        var s = 0.0
+        for i in 0..<n { s += Double(x[i]) }
+        return s
+    }
+}

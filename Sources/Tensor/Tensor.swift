@@ -1,0 +1,108 @@
+/// A dense, row-major float32 tensor with an optional gradient.
+///
+/// `Tensor` is a reference type, like a PyTorch tensor: parameters are shared
+/// by the layers and optimisers that hold them. Operations make new tensors
+/// and, while recording (see `Autograd`), put their backward on the tape.
+public final class Tensor: @unchecked Sendable {
+    /// The size of each axis.
+    public let shape: [Int]
+    /// The values.
+    public let storage: Storage
+    /// Whether gradients are accumulated for this tensor.
+    public var requiresGrad: Bool
+    /// ∂loss/∂self after `backward()`, same shape; nil until a gradient arrives.
+    public var grad: Tensor?
+
+    /// Number of elements.
+    @inlinable public var count: Int { shape.reduce(1, *) }
+    /// The backend that owns the storage.
+    public var backend: any Backend { storage.backend }
+    public var device: Device { storage.backend.device }
+    /// Base address of the storage (device address off the CPU).
+    public var pointer: UnsafeMutablePointer<Float> { storage.pointer }
+
+    /// A tensor over an existing storage (no copy).
+    public init(shape: [Int], storage: Storage, requiresGrad: Bool = false) {
+        precondition(shape.reduce(1, *) <= storage.count, "shape \(shape) larger than storage")
+        self.shape = shape
+        self.storage = storage
+        self.requiresGrad = requiresGrad
+    }
+
+    /// Zeros of the given shape.
+    public convenience init(zeros shape: [Int], on backend: any Backend = CPUBackend.shared, requiresGrad: Bool = false) {
+        self.init(shape: shape, storage: Storage(count: shape.reduce(1, *), backend: backend), requiresGrad: requiresGrad)
+    }
+
+    /// Uninitialised memory; every element must be written before it is read.
+    public convenience init(uninitialized shape: [Int], on backend: any Backend = CPUBackend.shared) {
+        self.init(shape: shape, storage: Storage(uninitializedCount: shape.reduce(1, *), backend: backend))
+    }
+
+    /// A tensor holding `values` (count must match the shape).
+    public convenience init(_ values: [Float], shape: [Int], on backend: any Backend = CPUBackend.shared,
+                            requiresGrad: Bool = false) {
+        precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
+        self.init(uninitialized: shape, on: backend)
+        values.withUnsafeBufferPointer { backend.upload($0, to: storage.pointer) }
+        self.requiresGrad = requiresGrad
+    }
+
+    /// A copy of the values on the host.
+    public var values: [Float] {
+        let n = count
+        return [Float](unsafeUninitializedCapacity: n) { buf, initialized in
+            backend.download(storage.pointer, n, into: buf)
+            initialized = n
+        }
+    }
+
+    /// The single value of a one-element tensor.
+    public var item: Float { values[0] }
+
+    /// Overwrites the values from the host.
+    public func assign(_ values: [Float]) {
+        precondition(values.count == count, "\(values.count) values for shape \(shape)")
+        values.withUnsafeBufferPointer { backend.upload($0, to: storage.pointer) }
+    }
+
+    /// Copies another tensor's values into this one (same element count).
+    public func assign(_ other: Tensor) {
+        precondition(other.count == count, "shape \(other.shape) into \(shape)")
+        backend.copy(other.pointer, pointer, count)
+    }
+
+    /// Adds `g` (same element count) into `grad`, creating it on first use.
+    public func accumulateGrad(_ g: UnsafePointer<Float>) {
+        if let grad {
+            backend.axpy(count, 1, g, grad.pointer)
+        } else {
+            let t = Tensor(uninitialized: shape, on: backend)
+            backend.copy(g, t.pointer, count)
+            grad = t
+        }
+    }
+
+    /// The gradient buffer, created zero-filled if missing, for kernels that accumulate into it.
+    public func gradBuffer() -> UnsafeMutablePointer<Float> {
+        if let grad { return grad.pointer }
+        let t = Tensor(zeros: shape, on: backend)
+        grad = t
+        return t.pointer
+    }
+
+    /// A new tensor with the same values that is not on the tape.
+    public func detached() -> Tensor {
+        let t = Tensor(uninitialized: shape, on: backend)
+        t.assign(self)
+        return t
+    }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String {
+        let v = values
+        let shown = v.prefix(8).map { String($0) }.joined(separator: ", ")
+        return "Tensor(\(shape), [\(shown)\(v.count > 8 ? ", …" : "")])"
+    }
+}
