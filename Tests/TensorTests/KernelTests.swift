@@ -1,0 +1,87 @@
+import Testing
+import CKernels
+@testable import Tensor
+
+@Suite("CPU kernels")
+struct KernelTests {
+    /// The small-matrix kernel and OpenBLAS agree on every layout the layers use.
+    @Test(arguments: [(1, 1, 1), (8, 16, 16), (8, 48, 16), (3, 7, 5), (30, 1024, 256), (64, 256, 64)])
+    func gemmPathsAgree(m: Int, n: Int, k: Int) {
+        var rng = RandomSource(seed: 1)
+        let a = Tensor.normal([m, k], rng: &rng), b = Tensor.normal([k, n], rng: &rng)
+        let cpu = CPUBackend.shared
+        let c0 = Tensor.normal([m, n], rng: &rng), c1 = c0.detached()
+        rk_gemm_nn_acc(Int32(m), Int32(n), Int32(k), a.pointer, Int32(k), b.pointer, Int32(n), c0.pointer, Int32(n))
+        cpu.gemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: k,
+                 b: b.pointer, ldb: n, beta: 1, c: c1.pointer, ldc: n)
+        for (x, y) in zip(c0.values, c1.values) { #expect(abs(x - y) <= 1e-4 * max(1, abs(y))) }
+    }
+
+    /// The split (two-thread) product equals the single-call product.
+    @Test func parallelGemmSplitsExactly() {
+        var rng = RandomSource(seed: 2)
+        let (m, n, k) = (200, 300, 64)
+        let a = Tensor.normal([m, k], rng: &rng), b = Tensor.normal([n, k], rng: &rng)
+        let cpu = CPUBackend.shared
+        let whole = Tensor(zeros: [m, n]), split = Tensor(zeros: [m, n])
+        let limit = cpu.parallelGemmLimit
+        cpu.parallelGemmLimit = .max
+        cpu.gemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: k, b: b.pointer, ldb: k,
+                 beta: 0, c: whole.pointer, ldc: n)
+        cpu.parallelGemmLimit = 1
+        cpu.gemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: k, b: b.pointer, ldb: k,
+                 beta: 0, c: split.pointer, ldc: n)
+        cpu.parallelGemmLimit = limit
+        #expect(whole.values == split.values)
+    }
+
+    /// Vectorised tanh, sigmoid and exp stay within a few float32 ulps of libm.
+    @Test func transcendentalsAreAccurate() {
+        let xs = stride(from: -30.0 as Float, through: 30, by: 0.001).map { $0 } + [0, 1e-7, -1e-7, 1e-3, 100, -100]
+        var t = [Float](repeating: 0, count: xs.count), s = t, e = t
+        rk_tanh(xs.count, xs, &t)
+        rk_sigmoid(xs.count, xs, &s)
+        rk_exp(xs.count, xs.map { min($0, 80) }, &e)
+        for (i, x) in xs.enumerated() {
+            let tanhRef = Float(_tanh(Double(x))), sigRef = Float(1 / (1 + _exp(-Double(x))))
+            let expRef = Float(_exp(Double(min(x, 80))))
+            #expect(abs(t[i] - tanhRef) <= 3e-7 * max(abs(tanhRef), 1e-30) + 1e-38, "tanh(\(x))")
+            #expect(abs(s[i] - sigRef) <= 3e-7 * sigRef + 1e-38, "sigmoid(\(x))")
+            // below −87.3, exp flushes to the smallest normal float (1.18e−38)
+            #expect(abs(e[i] - expRef) <= 3e-7 * expRef + 1.2e-38, "exp(\(x))")
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+func _tanh(_ x: Double) -> Double { tanh(x) }
+func _exp(_ x: Double) -> Double { exp(x) }
+#endif
+
+@Suite("Autograd")
+struct AutogradTests {
+    @Test func shapeOpsBackward() {
+        var rng = RandomSource(seed: 4)
+        let x = Tensor.normal([2, 3, 4], rng: &rng, requiresGrad: true)
+        let y = Tensor.concat([x.narrow(axis: 1, start: 1, length: 2), x.select(axis: 1, index: 0).reshaped([2, 1, 4])],
+                              axis: 1)
+        let z = (y.swappingFirstAxes() * 2 + y.swappingFirstAxes()).sum()
+        z.backward()
+        // every element of x is used once in y, y three times in z
+        #expect(x.grad!.values == [Float](repeating: 3, count: 24))
+        #expect(Autograd.tapeLength == 0)
+    }
+
+    @Test func noGradRecordsNothing() {
+        let x = Tensor([1, -2, 3], shape: [3], requiresGrad: true)
+        let y = noGrad { x.relu() }
+        #expect(!y.requiresGrad)
+        #expect(Autograd.tapeLength == 0)
+        #expect(y.values == [1, 0, 3])
+    }
+
+    @Test func cudaIsAClearError() {
+        #expect(throws: TensorError.self) { try Device.cuda.backend() }
+    }
+}
