@@ -91,7 +91,7 @@ RK_CLONES void rk_gemm_nn_acc(int M, int N, int K, const float *A, int lda,
 #define RK_VALID(b) (len == NULL || t < len[b])
 
 RK_CLONES void rk_rnn_fwd(int B, int H, int relu, const int32_t *len, int t,
-                          const float *pre, const float *hprev, float *h) {
+                          const float *restrict pre, const float *restrict hprev, float *restrict h) {
     for (int b = 0; b < B; b++) {
         const float *p = pre + (size_t)b * H;
         float *hb = h + (size_t)b * H;
@@ -102,7 +102,7 @@ RK_CLONES void rk_rnn_fwd(int B, int H, int relu, const int32_t *len, int t,
 }
 
 RK_CLONES void rk_rnn_bwd(int B, int H, int relu, const int32_t *len, int t,
-                          const float *dh, const float *h, float *dpre, float *dhprev) {
+                          const float *restrict dh, const float *restrict h, float *restrict dpre, float *restrict dhprev) {
     for (int b = 0; b < B; b++) {
         const float *g = dh + (size_t)b * H, *hb = h + (size_t)b * H;
         float *dp = dpre + (size_t)b * H, *dprev = dhprev + (size_t)b * H;
@@ -118,8 +118,8 @@ RK_CLONES void rk_rnn_bwd(int B, int H, int relu, const int32_t *len, int t,
 }
 
 RK_CLONES void rk_gru_fwd(int B, int H, const int32_t *len, int t,
-                          const float *gx, const float *gh, const float *hprev,
-                          float *h, float *acts, float *ghn) {
+                          const float *restrict gx, const float *restrict gh, const float *restrict hprev,
+                          float *restrict h, float *restrict acts, float *restrict ghn) {
     for (int b = 0; b < B; b++) {
         const float *x = gx + (size_t)b * 3 * H, *hh = gh + (size_t)b * 3 * H;
         const float *hp = hprev + (size_t)b * H;
@@ -137,8 +137,8 @@ RK_CLONES void rk_gru_fwd(int B, int H, const int32_t *len, int t,
 }
 
 RK_CLONES void rk_gru_bwd(int B, int H, const int32_t *len, int t,
-                          const float *dh, const float *hprev, const float *acts,
-                          const float *ghn, float *dgx, float *dgh, float *dhprev) {
+                          const float *restrict dh, const float *restrict hprev, const float *restrict acts,
+                          const float *restrict ghn, float *restrict dgx, float *restrict dgh, float *restrict dhprev) {
     for (int b = 0; b < B; b++) {
         const float *g = dh + (size_t)b * H, *hp = hprev + (size_t)b * H;
         const float *a = acts + (size_t)b * 3 * H, *gn = ghn + (size_t)b * H;
@@ -163,10 +163,10 @@ RK_CLONES void rk_gru_bwd(int B, int H, const int32_t *len, int t,
 }
 
 RK_CLONES void rk_lstm_fwd(int B, int H, const int32_t *len, int t,
-                           const float *pre, const float *hprev, const float *cprev,
-                           float *h, float *c, float *acts) {
+                           const float *restrict pre, const float *restrict hprev, const float *restrict cprev,
+                           float *restrict h, float *restrict c, float *restrict acts) {
     for (int b = 0; b < B; b++) {
-        const float *p = pre + (size_t)b * 4 * H;
+        const float *restrict p = pre + (size_t)b * 4 * H;
         float *hb = h + (size_t)b * H, *cb = c + (size_t)b * H, *a = acts + (size_t)b * 4 * H;
         const float *cp = cprev + (size_t)b * H;
         if (!RK_VALID(b)) {
@@ -188,8 +188,8 @@ RK_CLONES void rk_lstm_fwd(int B, int H, const int32_t *len, int t,
 }
 
 RK_CLONES void rk_lstm_bwd(int B, int H, const int32_t *len, int t,
-                           const float *dh, float *dc, const float *cprev, const float *c,
-                           const float *acts, float *dpre, float *dhprev) {
+                           const float *restrict dh, float *restrict dc, const float *restrict cprev, const float *restrict c,
+                           const float *restrict acts, float *restrict dpre, float *restrict dhprev) {
     for (int b = 0; b < B; b++) {
         const float *g = dh + (size_t)b * H, *cp = cprev + (size_t)b * H, *cb = c + (size_t)b * H;
         const float *a = acts + (size_t)b * 4 * H;
@@ -231,7 +231,7 @@ RK_CLONES void rk_log_softmax_rows(int N, int C, const float *logits, float *out
 
 // ---- optimisers -------------------------------------------------------------
 
-RK_CLONES void rk_adam(size_t n, float *p, const float *g, float *m, float *v,
+RK_CLONES void rk_adam(size_t n, float *restrict p, const float *restrict g, float *restrict m, float *restrict v,
                        float lr, float beta1, float beta2, float eps,
                        float bias_correction1, float bias_correction2_sqrt, float weight_decay) {
     const float step_size = lr / bias_correction1;

@@ -21,6 +21,11 @@ public protocol Backend: AnyObject, Sendable {
               a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int)
 
+    /// Whether a product this small ([m,k]·[k,n]) is faster with a row-major
+    /// [k, n] right-hand side than with BLAS on a transposed one. Recurrent layers
+    /// then keep W_hhᵀ for their per-step products.
+    func prefersRowMajorRight(m: Int, n: Int, k: Int) -> Bool
+
     // MARK: element-wise
     /// x[0..<n] = value
     func fill(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ value: Float)

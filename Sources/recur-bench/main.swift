@@ -1,1 +1,1 @@
-print("x")
+RecurBench.main()

@@ -88,7 +88,8 @@ final class DirectionPass {
         } else {
             xd = x
         }
-        let gx = Tensor(zeros: [T * B, GH], on: be)
+        let gx = Tensor(uninitialized: [T * B, GH], on: be)
+        if w.bIh == nil { be.fill(gx.pointer, T * B * GH, 0) }
         if let bIh = w.bIh {
             let bias = Tensor(uninitialized: [GH], on: be)
             bias.assign(bIh)
@@ -99,9 +100,20 @@ final class DirectionPass {
         be.gemm(transA: false, transB: true, m: T * B, n: GH, k: F, alpha: 1, a: xd.pointer, lda: F,
                 b: w.wIh.pointer, ldb: F, beta: 1, c: gx.pointer, ldc: GH)
 
-        // W_hhᵀ [H, G·H], so each step's product reads rows contiguously.
-        let whhT = Tensor(uninitialized: [H, GH], on: be)
-        be.transpose(w.wHh.pointer, batch: 1, rows: GH, cols: H, whhT.pointer)
+        // Small products read W_hhᵀ [H, G·H] row by row (kept for this pass);
+        // large ones hand W_hh [G·H, H] to BLAS as it is.
+        let whhT: Tensor? = be.prefersRowMajorRight(m: B, n: GH, k: H) ? Tensor(uninitialized: [H, GH], on: be) : nil
+        if let whhT { be.transpose(w.wHh.pointer, batch: 1, rows: GH, cols: H, whhT.pointer) }
+        /// g[nb, G·H] += h[nb, H] · W_hhᵀ
+        func hiddenProduct(_ nb: Int, _ h: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>) {
+            if let whhT {
+                be.gemm(transA: false, transB: false, m: nb, n: GH, k: H, alpha: 1, a: h, lda: H,
+                        b: whhT.pointer, ldb: GH, beta: 1, c: g, ldc: GH)
+            } else {
+                be.gemm(transA: false, transB: true, m: nb, n: GH, k: H, alpha: 1, a: h, lda: H,
+                        b: w.wHh.pointer, ldb: H, beta: 1, c: g, ldc: GH)
+            }
+        }
 
         hs = Tensor(zeros: [(T + 1) * B, H], on: be)
         if let h0 { be.copy(h0.pointer, hs.pointer, B * H) }
@@ -111,37 +123,52 @@ final class DirectionPass {
         ghn = kind == .gru ? Tensor(uninitialized: [T * B, H], on: be) : nil
         let gh = kind == .gru ? Tensor(uninitialized: [B, GH], on: be) : nil
 
-        lengths.withOptionalPointer { len in
-            for t in 0..<T {
-                let nb = active[t]
-                let hPrev = hs.pointer + t * B * H, hNext = hs.pointer + (t + 1) * B * H
-                let g = gx.pointer + t * B * GH
-                switch kind {
-                case .rnnTanh, .rnnReLU, .lstm:
-                    // g[nb, G·H] += h_{t−1} · W_hhᵀ
-                    be.gemm(transA: false, transB: false, m: nb, n: GH, k: H, alpha: 1, a: hPrev, lda: H,
-                            b: whhT.pointer, ldb: GH, beta: 1, c: g, ldc: GH)
-                    if kind == .lstm, let cs, let acts {
-                        be.lstmStep(batch: B, hidden: H, lengths: len, t: t, pre: g, hPrev: hPrev,
-                                    cPrev: cs.pointer + t * B * H, h: hNext, c: cs.pointer + (t + 1) * B * H,
-                                    acts: acts.pointer + t * B * GH)
-                    } else {
-                        be.rnnStep(batch: B, hidden: H, relu: kind == .rnnReLU, lengths: len, t: t,
+        // Rows of the batch are independent: split them across threads, each
+        // running the whole time loop on its own rows (no per-step barrier).
+        let parts = Self.rowParts(B, be)
+        lengths.withOptionalPointer { lenAll in
+            parallel(parts.count, be) { part in
+                let (r0, r1) = parts[part]
+                let rows = r1 - r0
+                let len = lenAll.map { $0 + r0 }
+                for t in 0..<T {
+                    let nb = max(0, min(r1, active[t]) - r0)
+                    let hPrev = hs.pointer + t * B * H + r0 * H, hNext = hs.pointer + (t + 1) * B * H + r0 * H
+                    let g = gx.pointer + t * B * GH + r0 * GH
+                    switch kind {
+                    case .rnnTanh, .rnnReLU:
+                        hiddenProduct(nb, hPrev, g)
+                        be.rnnStep(batch: rows, hidden: H, relu: kind == .rnnReLU, lengths: len, t: t,
                                    pre: g, hPrev: hPrev, h: hNext)
+                    case .lstm:
+                        guard let cs, let acts else { return }
+                        hiddenProduct(nb, hPrev, g)
+                        be.lstmStep(batch: rows, hidden: H, lengths: len, t: t, pre: g, hPrev: hPrev,
+                                    cPrev: cs.pointer + t * B * H + r0 * H, h: hNext,
+                                    c: cs.pointer + (t + 1) * B * H + r0 * H, acts: acts.pointer + t * B * GH + r0 * GH)
+                    case .gru:
+                        guard let gh, let acts, let ghn else { return }
+                        let ghRows = gh.pointer + r0 * GH
+                        if let bHh = w.bHh { be.broadcastRows(bHh.pointer, rows: nb, cols: GH, ghRows) }
+                        else { be.fill(ghRows, nb * GH, 0) }
+                        hiddenProduct(nb, hPrev, ghRows)
+                        be.gruStep(batch: rows, hidden: H, lengths: len, t: t, gx: g, gh: ghRows, hPrev: hPrev,
+                                   h: hNext, acts: acts.pointer + t * B * GH + r0 * GH,
+                                   ghn: ghn.pointer + t * B * H + r0 * H)
                     }
-                case .gru:
-                    guard let gh, let acts, let ghn else { return }
-                    if let bHh = w.bHh { be.broadcastRows(bHh.pointer, rows: nb, cols: GH, gh.pointer) }
-                    else { be.fill(gh.pointer, nb * GH, 0) }
-                    be.gemm(transA: false, transB: false, m: nb, n: GH, k: H, alpha: 1, a: hPrev, lda: H,
-                            b: whhT.pointer, ldb: GH, beta: 1, c: gh.pointer, ldc: GH)
-                    be.gruStep(batch: B, hidden: H, lengths: len, t: t, gx: g, gh: gh.pointer, hPrev: hPrev,
-                               h: hNext, acts: acts.pointer + t * B * GH, ghn: ghn.pointer + t * B * H)
                 }
             }
         }
         // y rows (padding rows of y stay as the caller zeroed them).
         be.scatterAddBlocks(hs.pointer + B * H, width: H, src: yRow, output)
+    }
+
+    /// Row ranges of the batch to run on separate threads: two halves when
+    /// the backend has threads to spare here and the batch is worth splitting.
+    static func rowParts(_ B: Int, _ be: any Backend) -> [(Int, Int)] {
+        guard let cpu = be as? CPUBackend, cpu.threads > 1, B >= 4, cpu.isOutsideParallelRegion else { return [(0, B)] }
+        let half = (B + 1) / 2
+        return [(0, half), (half, B)]
     }
 
     /// h_T [B, H] (each row's own last state).
@@ -161,43 +188,50 @@ final class DirectionPass {
             be.gatherBlocks(dY, width: H, src: yRow, t.pointer)
             return t
         }
-        var dh = Tensor(zeros: [B, H], on: be)
-        if let dhN { be.copy(dhN, dh.pointer, B * H) }
-        var dhPrev = Tensor(uninitialized: [B, H], on: be)
+        let dhA = Tensor(zeros: [B, H], on: be), dhB = Tensor(uninitialized: [B, H], on: be)
+        if let dhN { be.copy(dhN, dhA.pointer, B * H) }
         let dc: Tensor? = kind == .lstm ? Tensor(zeros: [B, H], on: be) : nil
         if let dc, let dcN { be.copy(dcN, dc.pointer, B * H) }
         let dgx = Tensor(uninitialized: [T * B, GH], on: be)
         let dgh = kind == .gru ? Tensor(uninitialized: [T * B, GH], on: be) : dgx
 
-        lengths.withOptionalPointer { len in
-            for t in stride(from: T - 1, through: 0, by: -1) {
-                let nb = active[t]
-                if let dyd { be.axpy(B * H, 1, dyd.pointer + t * B * H, dh.pointer) }
-                let hPrev = hs.pointer + t * B * H
-                let dG = dgx.pointer + t * B * GH
-                switch kind {
-                case .rnnTanh, .rnnReLU:
-                    be.rnnStepBackward(batch: B, hidden: H, relu: kind == .rnnReLU, lengths: len, t: t,
-                                       dh: dh.pointer, h: hs.pointer + (t + 1) * B * H, dPre: dG, dhPrev: dhPrev.pointer)
-                case .lstm:
-                    guard let cs, let acts, let dc else { return }
-                    be.lstmStepBackward(batch: B, hidden: H, lengths: len, t: t, dh: dh.pointer, dc: dc.pointer,
-                                        cPrev: cs.pointer + t * B * H, c: cs.pointer + (t + 1) * B * H,
-                                        acts: acts.pointer + t * B * GH, dPre: dG, dhPrev: dhPrev.pointer)
-                case .gru:
-                    guard let acts, let ghn else { return }
-                    be.gruStepBackward(batch: B, hidden: H, lengths: len, t: t, dh: dh.pointer, hPrev: hPrev,
-                                       acts: acts.pointer + t * B * GH, ghn: ghn.pointer + t * B * H,
-                                       dgx: dG, dgh: dgh.pointer + t * B * GH, dhPrev: dhPrev.pointer)
+        let parts = Self.rowParts(B, be)
+        lengths.withOptionalPointer { lenAll in
+            parallel(parts.count, be) { part in
+                let (r0, r1) = parts[part]
+                let rows = r1 - r0
+                let len = lenAll.map { $0 + r0 }
+                var dh = dhA.pointer + r0 * H, dhPrev = dhB.pointer + r0 * H
+                for t in stride(from: T - 1, through: 0, by: -1) {
+                    let nb = max(0, min(r1, active[t]) - r0)
+                    if let dyd { be.axpy(rows * H, 1, dyd.pointer + t * B * H + r0 * H, dh) }
+                    let hPrev = hs.pointer + t * B * H + r0 * H
+                    let dG = dgx.pointer + t * B * GH + r0 * GH
+                    switch kind {
+                    case .rnnTanh, .rnnReLU:
+                        be.rnnStepBackward(batch: rows, hidden: H, relu: kind == .rnnReLU, lengths: len, t: t,
+                                           dh: dh, h: hs.pointer + (t + 1) * B * H + r0 * H, dPre: dG, dhPrev: dhPrev)
+                    case .lstm:
+                        guard let cs, let acts, let dc else { return }
+                        be.lstmStepBackward(batch: rows, hidden: H, lengths: len, t: t, dh: dh, dc: dc.pointer + r0 * H,
+                                            cPrev: cs.pointer + t * B * H + r0 * H, c: cs.pointer + (t + 1) * B * H + r0 * H,
+                                            acts: acts.pointer + t * B * GH + r0 * GH, dPre: dG, dhPrev: dhPrev)
+                    case .gru:
+                        guard let acts, let ghn else { return }
+                        be.gruStepBackward(batch: rows, hidden: H, lengths: len, t: t, dh: dh, hPrev: hPrev,
+                                           acts: acts.pointer + t * B * GH + r0 * GH, ghn: ghn.pointer + t * B * H + r0 * H,
+                                           dgx: dG, dgh: dgh.pointer + t * B * GH + r0 * GH, dhPrev: dhPrev)
+                    }
+                    // dh_{t−1}[nb, H] += dG_h[nb, G·H] · W_hh[G·H, H]
+                    be.gemm(transA: false, transB: false, m: nb, n: H, k: GH, alpha: 1,
+                            a: dgh.pointer + t * B * GH + r0 * GH, lda: GH, b: w.wHh.pointer, ldb: H,
+                            beta: 1, c: dhPrev, ldc: H)
+                    swap(&dh, &dhPrev)
                 }
-                // dh_{t−1}[nb, H] += dG_h[nb, G·H] · W_hh[G·H, H]
-                be.gemm(transA: false, transB: false, m: nb, n: H, k: GH, alpha: 1,
-                        a: dgh.pointer + t * B * GH, lda: GH, b: w.wHh.pointer, ldb: H,
-                        beta: 1, c: dhPrev.pointer, ldc: H)
-                swap(&dh, &dhPrev)
             }
         }
-
+        // After T swaps the latest gradient sits in dhA when T is even, else in dhB.
+        let dh = T % 2 == 0 ? dhA : dhB
         // Weight gradients of all steps at once.
         if w.wHh.requiresGrad {  // dW_hh[G·H, H] += dG_hᵀ · h_{0..T−1}
             be.gemm(transA: true, transB: false, m: GH, n: H, k: T * B, alpha: 1, a: dgh.pointer, lda: GH,

@@ -1,6 +1,7 @@
 import CBLAS
 import CKernels
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,6 +29,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         openblas_set_num_threads(1)
     }
 
+    /// Whether the calling thread is outside recur's parallel regions (so work may be split).
+    public var isOutsideParallelRegion: Bool { rk_parallel_depth() == 0 }
+
     /// Runs `body(i)` for i in 0..<n, on up to `threads` threads when not already
     /// inside a parallel region, else serially.
     public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
@@ -47,12 +51,36 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     // MARK: memory
 
+    /// Freed blocks kept for reuse, by size in floats: a training step allocates
+    /// the same sizes every time, and fresh pages from the kernel cost more
+    /// than the arithmetic on them.
+    private let cache = Mutex<(blocks: [Int: [UInt]], bytes: Int)>(([:], 0))
+    /// Most bytes kept in the cache.
+    public var cacheLimitBytes = 1 << 31
+
     public func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let n = Self.sizeClass(count)
+        let reused = cache.withLock { c -> UInt in
+            guard let p = c.blocks[n]?.popLast() else { return 0 }
+            c.bytes -= n * 4
+            return p
+        }
+        if let p = UnsafeMutablePointer<Float>(bitPattern: reused) { return p }
         // 64-byte alignment for AVX-512 loads.
-        UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: max(count, 1))
+        return UnsafeMutableRawPointer.allocate(byteCount: n * 4, alignment: 64).bindMemory(to: Float.self, capacity: n)
     }
-    public func deallocate(_ pointer: UnsafeMutablePointer<Float>, _ count: Int) { pointer.deallocate() }
+    public func deallocate(_ pointer: UnsafeMutablePointer<Float>, _ count: Int) {
+        let n = Self.sizeClass(count), limit = cacheLimitBytes
+        let kept = cache.withLock { c -> Bool in
+            guard c.bytes + n * 4 <= limit else { return false }
+            c.blocks[n, default: []].append(UInt(bitPattern: pointer))
+            c.bytes += n * 4
+            return true
+        }
+        if !kept { pointer.deallocate() }
+    }
+    /// Rounds a size up to a multiple of 16 floats (at least 16).
+    static func sizeClass(_ count: Int) -> Int { max(16, (count + 15) / 16 * 16) }
     public func upload(_ values: UnsafeBufferPointer<Float>, to: UnsafeMutablePointer<Float>) {
         guard let base = values.baseAddress else { return }
         to.update(from: base, count: values.count)
@@ -97,6 +125,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             }
         }
     }
+
+    public func prefersRowMajorRight(m: Int, n: Int, k: Int) -> Bool { m * n * k <= smallGemmLimit }
 
     private func blas(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                       _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
