@@ -65,23 +65,57 @@ RK_CLONES void rk_exp(size_t n, const float *x, float *y) {
 
 // ---- small matrix product ---------------------------------------------------
 
-// C[M,N] += A[M,K] · B[K,N]: for each row of A, an axpy of B's rows; the inner
-// loop runs along contiguous N and vectorises with FMA.
+typedef float rk_v16 __attribute__((vector_size(64), aligned(4)));
+
+// C[M,N] += A[M,K] · B[K,N], register-blocked: tiles of 4 rows × 64 columns
+// (16 vector accumulators) stream B's rows once per row tile. B is read in
+// place (row-major), so a weight matrix prepared once serves every step.
 RK_CLONES void rk_gemm_nn_acc(int M, int N, int K, const float *A, int lda,
                               const float *B, int ldb, float *C, int ldc) {
+    int n0 = 0;
+    for (; n0 + 64 <= N; n0 += 64) {
+        int m0 = 0;
+        for (; m0 + 4 <= M; m0 += 4) {
+            rk_v16 c[4][4];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) c[i][j] = *(const rk_v16 *)(C + (size_t)(m0 + i) * ldc + n0 + 16 * j);
+            const float *a0 = A + (size_t)m0 * lda;
+            for (int k = 0; k < K; k++) {
+                const float *b = B + (size_t)k * ldb + n0;
+                rk_v16 b0 = *(const rk_v16 *)b, b1 = *(const rk_v16 *)(b + 16);
+                rk_v16 b2 = *(const rk_v16 *)(b + 32), b3 = *(const rk_v16 *)(b + 48);
+                for (int i = 0; i < 4; i++) {
+                    float ai = a0[(size_t)i * lda + k];
+                    c[i][0] += ai * b0; c[i][1] += ai * b1; c[i][2] += ai * b2; c[i][3] += ai * b3;
+                }
+            }
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) *(rk_v16 *)(C + (size_t)(m0 + i) * ldc + n0 + 16 * j) = c[i][j];
+        }
+        for (; m0 < M; m0++) {
+            rk_v16 c0 = *(const rk_v16 *)(C + (size_t)m0 * ldc + n0), c1 = *(const rk_v16 *)(C + (size_t)m0 * ldc + n0 + 16);
+            rk_v16 c2 = *(const rk_v16 *)(C + (size_t)m0 * ldc + n0 + 32), c3 = *(const rk_v16 *)(C + (size_t)m0 * ldc + n0 + 48);
+            const float *a = A + (size_t)m0 * lda;
+            for (int k = 0; k < K; k++) {
+                const float *b = B + (size_t)k * ldb + n0;
+                float ak = a[k];
+                c0 += ak * *(const rk_v16 *)b; c1 += ak * *(const rk_v16 *)(b + 16);
+                c2 += ak * *(const rk_v16 *)(b + 32); c3 += ak * *(const rk_v16 *)(b + 48);
+            }
+            *(rk_v16 *)(C + (size_t)m0 * ldc + n0) = c0; *(rk_v16 *)(C + (size_t)m0 * ldc + n0 + 16) = c1;
+            *(rk_v16 *)(C + (size_t)m0 * ldc + n0 + 32) = c2; *(rk_v16 *)(C + (size_t)m0 * ldc + n0 + 48) = c3;
+        }
+    }
+    if (n0 == N) return;
+    // remaining columns: row-wise axpy of B's rows
+    const int rest = N - n0;
     for (int m = 0; m < M; m++) {
         const float *a = A + (size_t)m * lda;
-        float *c = C + (size_t)m * ldc;
-        int k = 0;
-        for (; k + 4 <= K; k += 4) {
-            const float a0 = a[k], a1 = a[k + 1], a2 = a[k + 2], a3 = a[k + 3];
-            const float *b0 = B + (size_t)k * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
-            for (int n = 0; n < N; n++) c[n] += a0 * b0[n] + a1 * b1[n] + a2 * b2[n] + a3 * b3[n];
-        }
-        for (; k < K; k++) {
+        float *c = C + (size_t)m * ldc + n0;
+        for (int k = 0; k < K; k++) {
             const float ak = a[k];
-            const float *b = B + (size_t)k * ldb;
-            for (int n = 0; n < N; n++) c[n] += ak * b[n];
+            const float *b = B + (size_t)k * ldb + n0;
+            for (int n = 0; n < rest; n++) c[n] += ak * b[n];
         }
     }
 }
@@ -216,17 +250,48 @@ RK_CLONES void rk_lstm_bwd(int B, int H, const int32_t *len, int t,
 
 // ---- losses -----------------------------------------------------------------
 
+static inline float rk_hsum(const rk_v16 *v) {
+    float s = 0.0f;
+    for (int i = 0; i < 16; i++) s += (*v)[i];
+    return s;
+}
+
+// Reductions keep 16 partial results in a vector (a fixed order, so results
+// are the same run to run) because the compiler may not reorder float sums.
 RK_CLONES void rk_log_softmax_rows(int N, int C, const float *logits, float *out) {
     for (int r = 0; r < N; r++) {
         const float *x = logits + (size_t)r * C;
         float *y = out + (size_t)r * C;
+        int j = 0;
         float mx = x[0];
-        for (int j = 1; j < C; j++) mx = x[j] > mx ? x[j] : mx;
-        float s = 0.0f;
-        for (int j = 0; j < C; j++) s += rk_expf_inl(x[j] - mx);
+        if (C >= 16) {
+            float m[16];
+            for (int l = 0; l < 16; l++) m[l] = x[l];
+            for (j = 16; j + 16 <= C; j += 16)
+                for (int l = 0; l < 16; l++) m[l] = x[j + l] > m[l] ? x[j + l] : m[l];
+            for (int l = 1; l < 16; l++) mx = m[l] > mx ? m[l] : mx;
+            mx = m[0] > mx ? m[0] : mx;
+        }
+        for (; j < C; j++) mx = x[j] > mx ? x[j] : mx;
+        // e = exp(x - max) into y, summed in 16 lanes
+        for (j = 0; j < C; j++) y[j] = rk_expf_inl(x[j] - mx);
+        rk_v16 acc = {0};
+        for (j = 0; j + 16 <= C; j += 16) acc += *(const rk_v16 *)(y + j);
+        float s = rk_hsum(&acc);
+        for (; j < C; j++) s += y[j];
         float lse = mx + logf(s);
-        for (int j = 0; j < C; j++) y[j] = x[j] - lse;
+        for (j = 0; j < C; j++) y[j] = x[j] - lse;
     }
+}
+
+RK_CLONES void rk_transpose(int rows, int cols, const float *restrict x, float *restrict y) {
+    // 16×16 tiles: reads and writes both stay within a few cache lines
+    for (int r0 = 0; r0 < rows; r0 += 16)
+        for (int c0 = 0; c0 < cols; c0 += 16) {
+            int r1 = r0 + 16 < rows ? r0 + 16 : rows, c1 = c0 + 16 < cols ? c0 + 16 : cols;
+            for (int r = r0; r < r1; r++)
+                for (int c = c0; c < c1; c++) y[(size_t)c * rows + r] = x[(size_t)r * cols + c];
+        }
 }
 
 // ---- optimisers -------------------------------------------------------------
@@ -248,8 +313,16 @@ RK_CLONES void rk_adam(size_t n, float *restrict p, const float *restrict g, flo
 }
 
 RK_CLONES double rk_sum_squares(size_t n, const float *x) {
+    // float partial sums in 16 lanes over blocks of 4096, each block added in double
     double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += (double)x[i] * (double)x[i];
+    size_t i = 0;
+    while (i + 16 <= n) {
+        size_t end = i + 4096 < n ? i + 4096 : n;
+        rk_v16 acc = {0};
+        for (; i + 16 <= end; i += 16) { rk_v16 v = *(const rk_v16 *)(x + i); acc += v * v; }
+        for (int l = 0; l < 16; l++) s += (double)acc[l];
+    }
+    for (; i < n; i++) s += (double)x[i] * (double)x[i];
     return s;
 }
 

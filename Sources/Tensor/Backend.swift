@@ -21,10 +21,10 @@ public protocol Backend: AnyObject, Sendable {
               a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int)
 
-    /// Whether a product this small ([m,k]·[k,n]) is faster with a row-major
-    /// [k, n] right-hand side than with BLAS on a transposed one. Recurrent layers
-    /// then keep W_hhᵀ for their per-step products.
-    func prefersRowMajorRight(m: Int, n: Int, k: Int) -> Bool
+    /// Whether `uses` products [m,k]·[k,n] sharing one right-hand side run faster
+    /// from a row-major [k, n] copy of it than from the transposed [n, k] original.
+    /// Recurrent layers then keep W_hhᵀ for their per-step products.
+    func prefersRowMajorRight(m: Int, n: Int, k: Int, uses: Int) -> Bool
 
     // MARK: element-wise
     /// x[0..<n] = value

@@ -22,6 +22,9 @@ extern "C" {
 void rk_gemm_nn_acc(int M, int N, int K, const float *A, int lda,
                     const float *B, int ldb, float *C, int ldc);
 
+/// y[cols, rows] = x[rows, cols]ᵀ
+void rk_transpose(int rows, int cols, const float *x, float *y);
+
 // ---- element-wise maths -----------------------------------------------------
 
 /// y[n] = tanh(x[n]); y[n] = sigmoid(x[n]); y[n] = exp(x[n]). In place allowed.

@@ -102,7 +102,7 @@ final class DirectionPass {
 
         // Small products read W_hhᵀ [H, G·H] row by row (kept for this pass);
         // large ones hand W_hh [G·H, H] to BLAS as it is.
-        let whhT: Tensor? = be.prefersRowMajorRight(m: B, n: GH, k: H) ? Tensor(uninitialized: [H, GH], on: be) : nil
+        let whhT: Tensor? = be.prefersRowMajorRight(m: B, n: GH, k: H, uses: T) ? Tensor(uninitialized: [H, GH], on: be) : nil
         if let whhT { be.transpose(w.wHh.pointer, batch: 1, rows: GH, cols: H, whhT.pointer) }
         /// g[nb, G·H] += h[nb, H] · W_hhᵀ
         func hiddenProduct(_ nb: Int, _ h: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>) {

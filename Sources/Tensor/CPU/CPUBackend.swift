@@ -19,8 +19,12 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// Threads used for parallel regions (default: the machine's cores).
     public var threads: Int
 
-    /// Products with at most this many multiply-adds use the small-matrix kernel.
+    /// Products with at most this many multiply-adds use the register-blocked kernel.
     public var smallGemmLimit = 48 * 1024
+    /// Products ([m,k]·[k,n], row-major right side) with at most this many rows use the
+    /// register-blocked kernel whatever their size: it beats OpenBLAS there, which
+    /// repacks the right-hand side on every call.
+    public var registerKernelRows = 64
     /// Products with at least this many multiply-adds are split across threads.
     public var parallelGemmLimit = 1 << 20
 
@@ -47,6 +51,14 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 rk_parallel_leave()
             }
         }
+    }
+
+    /// Splits 0..<n into `threads` contiguous ranges (when n ≥ 2·minChunk and
+    /// outside a parallel region) and runs `body(range)` on each concurrently.
+    public func parallelRanges(_ n: Int, minChunk: Int, _ body: (Range<Int>) -> Void) {
+        let parts = min(threads, n / max(minChunk, 1))
+        if parts <= 1 || rk_parallel_depth() > 0 { body(0..<n); return }
+        parallelFor(parts) { i in body((n * i / parts)..<(n * (i + 1) / parts)) }
     }
 
     // MARK: memory
@@ -96,10 +108,18 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 0 || n == 0 { return }
         let work = m * n * k
-        if !transA && !transB && alpha == 1 && work <= smallGemmLimit {
+        if !transA && !transB && alpha == 1 && (m <= registerKernelRows || work <= smallGemmLimit) {
             if beta == 0 { for r in 0..<m { (c + r * ldc).initialize(repeating: 0, count: n) } }
             else if beta != 1 { for r in 0..<m { scale(n, beta, c + r * ldc) } }
-            rk_gemm_nn_acc(Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc))
+            if work >= parallelGemmLimit && n >= 128 && threads > 1 && rk_parallel_depth() == 0 {
+                let n0 = (n / 2 + 63) / 64 * 64
+                parallelFor(2) { i in
+                    let c0 = i == 0 ? 0 : n0, cols = i == 0 ? n0 : n - n0
+                    rk_gemm_nn_acc(Int32(m), Int32(cols), Int32(k), a, Int32(lda), b + c0, Int32(ldb), c + c0, Int32(ldc))
+                }
+            } else {
+                rk_gemm_nn_acc(Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc))
+            }
             return
         }
         let parts = work >= parallelGemmLimit && rk_parallel_depth() == 0 ? min(threads, 2) : 1
@@ -126,7 +146,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
     }
 
-    public func prefersRowMajorRight(m: Int, n: Int, k: Int) -> Bool { m * n * k <= smallGemmLimit }
+    public func prefersRowMajorRight(m: Int, n: Int, k: Int, uses: Int) -> Bool {
+        m * n * k <= smallGemmLimit || (m <= registerKernelRows && uses >= 4)
+    }
 
     private func blas(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                       _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
@@ -165,9 +187,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         for r in 0..<rows { (out + r * cols).update(from: bias, count: cols) }
     }
     public func sumRows(_ x: UnsafePointer<Float>, rows: Int, cols: Int, into acc: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows {
-            let row = x + r * cols
-            for j in 0..<cols { acc[j] += row[j] }
+        parallelRanges(cols, minChunk: rows * cols >= 1 << 16 ? 64 : cols) { cs in
+            for r in 0..<rows {
+                let row = x + r * cols
+                for j in cs { acc[j] += row[j] }
+            }
         }
     }
     public func gatherBlocks(_ x: UnsafePointer<Float>, width: Int, src: [Int32], _ out: UnsafeMutablePointer<Float>) {
@@ -183,10 +207,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
     }
     public func transpose(_ x: UnsafePointer<Float>, batch: Int, rows: Int, cols: Int, _ y: UnsafeMutablePointer<Float>) {
-        for b in 0..<batch {
-            let xs = x + b * rows * cols, ys = y + b * rows * cols
-            for r in 0..<rows { for c in 0..<cols { ys[c * rows + r] = xs[r * cols + c] } }
-        }
+        for b in 0..<batch { rk_transpose(Int32(rows), Int32(cols), x + b * rows * cols, y + b * rows * cols) }
     }
 
     // MARK: pooling
@@ -260,7 +281,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func softmaxCrossEntropy(_ logits: UnsafePointer<Float>, n: Int, classes: Int, targets: [Int32],
                                     ignoreIndex: Int32, dLogits: UnsafeMutablePointer<Float>) -> (loss: Float, count: Int) {
-        rk_log_softmax_rows(Int32(n), Int32(classes), logits, dLogits)
+        parallelRanges(n, minChunk: max(1, 16384 / max(classes, 1))) { r in
+            rk_log_softmax_rows(Int32(r.count), Int32(classes), logits + r.lowerBound * classes,
+                                dLogits + r.lowerBound * classes)
+        }
         var total = 0.0
         var count = 0
         for r in 0..<n where targets[r] != ignoreIndex {
@@ -269,12 +293,14 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
         let inv = count > 0 ? 1 / Float(count) : 0
         // d/dlogits = (softmax − onehot) / count; zero for ignored rows.
-        rk_exp(n * classes, dLogits, dLogits)
-        for r in 0..<n {
-            let row = dLogits + r * classes
-            if targets[r] == ignoreIndex { row.initialize(repeating: 0, count: classes); continue }
-            row[Int(targets[r])] -= 1
-            for j in 0..<classes { row[j] *= inv }
+        parallelRanges(n, minChunk: max(1, 16384 / max(classes, 1))) { rows in
+            rk_exp(rows.count * classes, dLogits + rows.lowerBound * classes, dLogits + rows.lowerBound * classes)
+            for r in rows {
+                let row = dLogits + r * classes
+                if targets[r] == ignoreIndex { row.initialize(repeating: 0, count: classes); continue }
+                row[Int(targets[r])] -= 1
+                for j in 0..<classes { row[j] *= inv }
+            }
         }
         return (count > 0 ? Float(total / Double(count)) : 0, count)
     }
@@ -300,7 +326,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                      m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
                      lr: Float, beta1: Float, beta2: Float, eps: Float,
                      biasCorrection1: Float, biasCorrection2Sqrt: Float, weightDecay: Float) {
-        rk_adam(n, param, grad, m, v, lr, beta1, beta2, eps, biasCorrection1, biasCorrection2Sqrt, weightDecay)
+        parallelRanges(n, minChunk: 1 << 16) { r in
+            let o = r.lowerBound
+            rk_adam(r.count, param + o, grad + o, m + o, v + o, lr, beta1, beta2, eps, biasCorrection1,
+                    biasCorrection2Sqrt, weightDecay)
+        }
     }
     public func sumSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Double { rk_sum_squares(n, x) }
     public func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
