@@ -9,6 +9,7 @@ protocol Workload: AnyObject {
     var steps: [String: Int] { get }
     var config: String { get }
     var modules: [Module] { get }
+    var adam: Adam { get }
     /// zero_grad; forward; loss; backward; (clip); optimiser step. Returns the loss.
     func trainStep(_ i: Int) throws -> Float
     /// Forward pass only, no tape, dropout off.
@@ -18,6 +19,15 @@ protocol Workload: AnyObject {
 extension Workload {
     var parameterCount: Int { modules.reduce(0) { $0 + $1.parameterCount } }
     var parameters: [Tensor] { modules.flatMap { $0.parameters } }
+    /// One training step: zero_grad, `loss()`, backward, optional clip, Adam.
+    func step(clip: Float? = nil, _ loss: () throws -> Tensor) throws -> Float {
+        for m in modules { m.zeroGrad() }
+        let l = try loss()
+        l.backward()
+        if let clip { clipGradNorm(parameters, maxNorm: clip) }
+        adam.update()
+        return l.item
+    }
     func setTraining(_ on: Bool) {
         for case let r as RecurrentLayer in modules { r.training = on }
     }
@@ -56,13 +66,7 @@ final class RNN4: Workload {
         for rnn in rnns { h = pool1(try rnn.forward(h).output.relu()) }
         return fc(h.reshaped([8, 640]))
     }
-    func trainStep(_ i: Int) throws -> Float {
-        for m in modules { m.zeroGrad() }
-        let loss = try crossEntropy(try forward(x[i % pool]), y[i % pool])
-        loss.backward()
-        adam.update()
-        return loss.item
-    }
+    func trainStep(_ i: Int) throws -> Float { try step { try crossEntropy(try forward(x[i % pool]), y[i % pool]) } }
     func inferStep(_ i: Int) throws { _ = try noGrad { try forward(x[i % pool]) } }
 }
 
@@ -97,13 +101,7 @@ final class GRUSST: Workload {
         for t in 0..<15 { h = try cell!(e.select(axis: 1, index: t), h) }
         return fc(h)
     }
-    func trainStep(_ i: Int) throws -> Float {
-        for m in modules { m.zeroGrad() }
-        let loss = try crossEntropy(try forward(x[i % pool]), y[i % pool])
-        loss.backward()
-        adam.update()
-        return loss.item
-    }
+    func trainStep(_ i: Int) throws -> Float { try step { try crossEntropy(try forward(x[i % pool]), y[i % pool]) } }
     func inferStep(_ i: Int) throws { _ = try noGrad { try forward(x[i % pool]) } }
 }
 
@@ -126,13 +124,7 @@ final class LSTMMnist: Workload {
         }
     }
     func forward(_ x: Tensor) throws -> Tensor { fc(try lstm.forward(x).output.select(axis: 1, index: -1)) }
-    func trainStep(_ i: Int) throws -> Float {
-        for m in modules { m.zeroGrad() }
-        let loss = try crossEntropy(try forward(x[i % pool]), y[i % pool])
-        loss.backward()
-        adam.update()
-        return loss.item
-    }
+    func trainStep(_ i: Int) throws -> Float { try step { try crossEntropy(try forward(x[i % pool]), y[i % pool]) } }
     func inferStep(_ i: Int) throws { _ = try noGrad { try forward(x[i % pool]) } }
 }
 
@@ -164,13 +156,7 @@ final class NamesBiGRU: Workload {
         let h = try gru.forward(e, lengths: lengths[k], h0: Tensor(zeros: [4, 256, 100])).hN
         return fc(Tensor.concat([h.select(axis: 0, index: 3), h.select(axis: 0, index: 2)], axis: 1))
     }
-    func trainStep(_ i: Int) throws -> Float {
-        for m in modules { m.zeroGrad() }
-        let loss = try crossEntropy(try forward(i % pool), y[i % pool])
-        loss.backward()
-        adam.update()
-        return loss.item
-    }
+    func trainStep(_ i: Int) throws -> Float { try step { try crossEntropy(try forward(i % pool), y[i % pool]) } }
     func inferStep(_ i: Int) throws { _ = try noGrad { try forward(i % pool) } }
 }
 
@@ -198,13 +184,9 @@ final class CharLSTM: Workload {
         fc(try lstm.forward(try emb(ids, shape: shape)).output)
     }
     func trainStep(_ i: Int) throws -> Float {
-        for m in modules { m.zeroGrad() }
-        let logits = try forward(x[i % pool], shape: [32, 35]).reshaped([32 * 35, Self.vocab])
-        let loss = try crossEntropy(logits, y[i % pool])
-        loss.backward()
-        clipGradNorm(parameters, maxNorm: 5)
-        adam.update()
-        return loss.item
+        try step(clip: 5) {
+            try crossEntropy(try forward(x[i % pool], shape: [32, 35]).reshaped([32 * 35, Self.vocab]), y[i % pool])
+        }
     }
     func inferStep(_ i: Int) throws { _ = try noGrad { try forward(x[i % pool], shape: [32, 35]) } }
 
@@ -255,13 +237,7 @@ final class IMDBBiLSTM: Workload {
         let h = try lstm.forward(try emb(ids, shape: [T, 30])).hN
         return fc(Tensor.concat([h.select(axis: 0, index: 2), h.select(axis: 0, index: 3)], axis: 1)).reshaped([30])
     }
-    func trainStep(_ i: Int) throws -> Float {
-        for m in modules { m.zeroGrad() }
-        let loss = try bceWithLogits(try forward(x[i % pool]), y[i % pool])
-        loss.backward()
-        adam.update()
-        return loss.item
-    }
+    func trainStep(_ i: Int) throws -> Float { try step { try bceWithLogits(try forward(x[i % pool]), y[i % pool]) } }
     func inferStep(_ i: Int) throws { _ = try noGrad { try forward(x[i % pool]) } }
 }
 
@@ -292,13 +268,7 @@ final class Sine: Workload {
         h = hN.detached()
         return fc(out.reshaped([49, 16])).reshaped([1, 49, 1])
     }
-    func trainStep(_ i: Int) throws -> Float {
-        for m in modules { m.zeroGrad() }
-        let loss = try mseLoss(try forward(i % pool), y[i % pool])
-        loss.backward()
-        adam.update()
-        return loss.item
-    }
+    func trainStep(_ i: Int) throws -> Float { try step { try mseLoss(try forward(i % pool), y[i % pool]) } }
     func inferStep(_ i: Int) throws { _ = try noGrad { try forward(i % pool) } }
 }
 
@@ -321,13 +291,7 @@ final class Hello: Workload {
         let out = try rnn.forward(try emb(input, shape: [1, 5]), h0: Tensor(zeros: [2, 1, 8])).output
         return fc(out.reshaped([5, 8]))
     }
-    func trainStep(_ i: Int) throws -> Float {
-        for m in modules { m.zeroGrad() }
-        let loss = try crossEntropy(try forward(), target)
-        loss.backward()
-        adam.update()
-        return loss.item
-    }
+    func trainStep(_ i: Int) throws -> Float { try step { try crossEntropy(try forward(), target) } }
     func inferStep(_ i: Int) throws { _ = try noGrad { try forward() } }
 }
 
