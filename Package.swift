@@ -18,16 +18,24 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSndFile", pkgConfig: "sndfile",
                        providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Hand-written hot kernels; FMA/AVX-512 picked at run time (target_clones).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
         // Tensors, autograd tape, backends.
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
         // Layers, cells, losses, optimisers.
         .target(name: "NN", dependencies: ["Tensor"]),
+        // The stream format: records, reader, writer, meta.
+        .target(name: "TensorStream", dependencies: ["CZlib"]),
+        // What every tool shares: argument conventions, errors, inputs and outputs.
+        .target(name: "ToolKit", dependencies: [
+            "TensorStream", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "recur-bench", dependencies: [
             "NN", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "TensorStreamTests", dependencies: ["TensorStream", "ToolKit"]),
         .testTarget(name: "NNTests", dependencies: ["NN"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -1,0 +1,156 @@
+import CZlib
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Bytes from a file or standard input, read forward only (pipes work), with
+/// gzip input inflated transparently (detected by its magic bytes, not the name).
+public final class ByteInput {
+    /// Name used in error messages ("-" reads as "stdin").
+    public let name: String
+    /// Uncompressed bytes consumed so far.
+    public private(set) var offset = 0
+
+    private let fd: Int32
+    private let ownsFD: Bool
+    private var raw = [UInt8](repeating: 0, count: 1 << 16)   // bytes read from fd
+    private var rawStart = 0, rawEnd = 0
+    private var buffer = [UInt8](repeating: 0, count: 1 << 16) // decoded bytes
+    private var start = 0, end = 0
+    private var z: z_stream? = nil
+    private var rawEOF = false, zDone = false
+
+    /// Opens `path` ("-" or nil: standard input).
+    public init(path: String?) throws {
+        if let path, path != "-" {
+            let fd = open(path, O_RDONLY)
+            guard fd >= 0 else { throw StreamError("\(path): \(String(cString: strerror(errno)))") }
+            var st = stat()
+            if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+                close(fd)
+                throw StreamError("\(path): is a directory")
+            }
+            self.fd = fd
+            ownsFD = true
+            name = path
+        } else {
+            fd = 0
+            ownsFD = false
+            name = "stdin"
+        }
+        try fillRaw()
+        if rawEnd - rawStart >= 2 && raw[rawStart] == 0x1f && raw[rawStart + 1] == 0x8b {
+            var s = z_stream()
+            guard inflateInit2_(&s, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                throw StreamError("\(name): cannot start gzip decoder")
+            }
+            z = s
+        }
+    }
+
+    deinit {
+        if z != nil { inflateEnd(&z!) }
+        if ownsFD { close(fd) }
+    }
+
+    /// Whether the input is gzip-compressed.
+    public var isCompressed: Bool { z != nil }
+
+    private func fillRaw() throws {
+        if rawStart == rawEnd { rawStart = 0; rawEnd = 0 }
+        guard !rawEOF, rawEnd < raw.count else { return }
+        let n = raw.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + rawEnd, $0.count - rawEnd) }
+        if n < 0 { throw StreamError("\(name): read failed: \(String(cString: strerror(errno)))") }
+        if n == 0 { rawEOF = true }
+        rawEnd += n
+    }
+
+    /// Refills `buffer`; returns false at end of input.
+    private func fill() throws -> Bool {
+        start = 0; end = 0
+        if z == nil {
+            if rawStart == rawEnd { try fillRaw() }
+            if rawStart == rawEnd { return false }
+            swap(&raw, &buffer)
+            (start, end) = (rawStart, rawEnd)
+            (rawStart, rawEnd) = (0, 0)
+            if raw.count < (1 << 16) { raw = [UInt8](repeating: 0, count: 1 << 16) }
+            return true
+        }
+        while end == 0 {
+            if zDone {
+                // concatenated gzip members continue; anything else after the end is ignored
+                if rawStart == rawEnd { try fillRaw() }
+                guard rawEnd - rawStart >= 2, raw[rawStart] == 0x1f, raw[rawStart + 1] == 0x8b else { return false }
+                guard inflateReset(&z!) == Z_OK else { throw StreamError("\(name): gzip reset failed") }
+                zDone = false
+            }
+            if rawStart == rawEnd { try fillRaw() }
+            if rawStart == rawEnd && rawEOF {
+                throw StreamError("\(name): truncated gzip data at compressed byte \(offset)")
+            }
+            let (status, used, made) = raw.withUnsafeMutableBufferPointer { rb in
+                buffer.withUnsafeMutableBufferPointer { ob -> (Int32, Int, Int) in
+                    z!.next_in = rb.baseAddress! + rawStart
+                    z!.avail_in = UInt32(rawEnd - rawStart)
+                    z!.next_out = ob.baseAddress!
+                    z!.avail_out = UInt32(ob.count)
+                    let st = inflate(&z!, Z_NO_FLUSH)
+                    return (st, rawEnd - rawStart - Int(z!.avail_in), ob.count - Int(z!.avail_out))
+                }
+            }
+            rawStart += used
+            end = made
+            if status == Z_STREAM_END { zDone = true; if end == 0 { continue } }
+            else if status != Z_OK && status != Z_BUF_ERROR {
+                throw StreamError("\(name): corrupt gzip data near uncompressed byte \(offset)")
+            }
+            if status == Z_BUF_ERROR && used == 0 && made == 0 && rawEOF {
+                throw StreamError("\(name): truncated gzip data")
+            }
+        }
+        return true
+    }
+
+    /// Reads up to `count` bytes into `out`; returns how many (fewer only at the end of input).
+    public func read(_ count: Int, into out: inout [UInt8]) throws -> Int {
+        var got = 0
+        while got < count {
+            if start == end { if try !fill() { break } }
+            let n = min(count - got, end - start)
+            out.append(contentsOf: buffer[start..<(start + n)])
+            start += n
+            got += n
+        }
+        offset += got
+        return got
+    }
+
+    /// The next line without its terminator ("\n" or "\r\n"), or nil at the end.
+    public func readLine() throws -> [UInt8]? {
+        var line = [UInt8]()
+        var sawAny = false
+        while true {
+            if start == end { if try !fill() { break } }
+            sawAny = true
+            if let nl = buffer[start..<end].firstIndex(of: 10) {
+                line.append(contentsOf: buffer[start..<nl])
+                offset += nl + 1 - start
+                start = nl + 1
+                if line.last == 13 { line.removeLast() }
+                return line
+            }
+            line.append(contentsOf: buffer[start..<end])
+            offset += end - start
+            start = end
+        }
+        return sawAny && !line.isEmpty ? line : nil
+    }
+
+    /// Everything left.
+    public func readAll() throws -> [UInt8] {
+        var out = [UInt8]()
+        while try read(1 << 20, into: &out) == 1 << 20 {}
+        return out
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// Typed access to the fields of a `meta` record. Values are strings in the
+/// safetensors metadata; lists are JSON arrays inside those strings.
+///
+/// Fields: `task` (classify, tag, lm, regress), `classes` and `vocab` (JSON
+/// string arrays), `sample_rate`, `features` (width of float inputs), `pad_id`,
+/// `tools` (JSON array of the commands that made the stream; not compared when
+/// streams are joined). Tools keep fields they do not know.
+public struct StreamMeta: Sendable, Equatable {
+    public var fields: [String: String]
+
+    public init(_ fields: [String: String] = [:]) { self.fields = fields }
+    public init(_ record: Record) { fields = record.metadata }
+
+    public var record: Record { Record(kind: .meta, metadata: fields) }
+
+    public var task: String? {
+        get { fields["task"] }
+        set { fields["task"] = newValue }
+    }
+    public var classes: [String]? {
+        get { fields["classes"].flatMap(Self.decodeList) }
+        set { fields["classes"] = newValue.map(Self.encodeList) }
+    }
+    public var vocab: [String]? {
+        get { fields["vocab"].flatMap(Self.decodeList) }
+        set { fields["vocab"] = newValue.map(Self.encodeList) }
+    }
+    public var sampleRate: Int? {
+        get { fields["sample_rate"].flatMap { Int($0) } }
+        set { fields["sample_rate"] = newValue.map(String.init) }
+    }
+    public var features: Int? {
+        get { fields["features"].flatMap { Int($0) } }
+        set { fields["features"] = newValue.map(String.init) }
+    }
+    public var tools: [String] {
+        get { fields["tools"].flatMap(Self.decodeList) ?? [] }
+        set { fields["tools"] = Self.encodeList(newValue) }
+    }
+
+    /// Appends a tool invocation to `tools`.
+    public mutating func addTool(_ command: String) { tools = tools + [command] }
+
+    /// The first field (other than `tools`) on which two metas differ, or nil.
+    public static func disagreement(_ a: [String: String], _ b: [String: String]) -> String? {
+        for key in Set(a.keys).union(b.keys).sorted() where key != "tools" && a[key] != b[key] { return key }
+        return nil
+    }
+
+    static func encodeList(_ list: [String]) -> String {
+        "[" + list.map { Codec.quote($0) }.joined(separator: ",") + "]"
+    }
+    static func decodeList(_ s: String) -> [String]? {
+        (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [String]
+    }
+}

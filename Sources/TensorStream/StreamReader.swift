@@ -1,0 +1,105 @@
+/// Reads a tensor stream record by record, never more than it needs and never
+/// seeking, so it works on pipes. Every header is validated before any tensor
+/// data is read (see `Codec`); a short stream is an error that names the record
+/// and byte offset.
+///
+/// The stream must start with a `meta` record (`meta`). Later `meta` records
+/// (from `cat a.stream b.stream`) must agree with it except for `tools`; they are
+/// checked and skipped. Several inputs are read one after the other as one stream.
+public final class StreamReader {
+    private var inputs: [ByteInput]
+    private var current: ByteInput
+    /// 1-based number of the last record read in the current input.
+    public private(set) var recordNumber = 0
+    /// The stream's meta record.
+    public private(set) var meta: Record
+
+    public init(_ inputs: [ByteInput]) throws {
+        precondition(!inputs.isEmpty)
+        self.inputs = Array(inputs.dropFirst())
+        current = inputs[0]
+        meta = Record(kind: .meta)
+        guard let first = try readRecord() else { throw StreamError("\(current.name): empty stream (no meta record)") }
+        guard first.kind == .meta else {
+            throw StreamError("\(current.name): record 1 at byte offset 0: a stream starts with a meta record, found \(first.kind.rawValue)")
+        }
+        meta = first
+    }
+
+    public convenience init(_ input: ByteInput) throws { try self.init([input]) }
+
+    /// The next `example`, `batch` or `model` record, or nil at the end of the last input.
+    public func next() throws -> Record? {
+        while true {
+            let offset = current.offset
+            if let r = try readRecord() {
+                if r.kind == .meta {
+                    if let field = StreamMeta.disagreement(meta.metadata, r.metadata) {
+                        throw StreamError("\(current.name): record \(recordNumber) at byte offset \(offset): meta disagrees with the stream's first meta on '\(field)'")
+                    }
+                    continue
+                }
+                return r
+            }
+            guard !inputs.isEmpty else { return nil }
+            current = inputs.removeFirst()
+            recordNumber = 0
+            guard let m = try readRecord() else { continue }
+            guard m.kind == .meta else {
+                throw StreamError("\(current.name): record 1 at byte offset 0: a stream starts with a meta record, found \(m.kind.rawValue)")
+            }
+            if let field = StreamMeta.disagreement(meta.metadata, m.metadata) {
+                throw StreamError("\(current.name): meta disagrees with the first input's meta on '\(field)'")
+            }
+        }
+    }
+
+    /// Reads one record of the current input; nil at a clean end.
+    private func readRecord() throws -> Record? {
+        let offset = current.offset
+        let n = recordNumber + 1
+        let at = "\(current.name): record \(n) at byte offset \(offset)"
+        var lenBytes = [UInt8]()
+        let got = try current.read(8, into: &lenBytes)
+        if got == 0 { return nil }
+        guard got == 8 else { throw StreamError("\(at): truncated: \(got) of the 8 header-length bytes") }
+        let len = lenBytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard len >= 2, len <= UInt64(Codec.maxHeaderBytes) else {
+            throw StreamError("\(at): header length \(len) is outside 2…\(Codec.maxHeaderBytes)")
+        }
+        var header = [UInt8]()
+        let h = try current.read(Int(len), into: &header)
+        guard h == Int(len) else { throw StreamError("\(at): truncated header: \(h) of \(len) bytes") }
+        let parsed = try Codec.parseHeader(header, where_: at)
+        // Read the data in chunks so a lying header cannot make us allocate before the bytes exist.
+        var data = [UInt8]()
+        var remaining = parsed.dataBytes
+        while remaining > 0 {
+            let want = min(remaining, 1 << 24)
+            let r = try current.read(want, into: &data)
+            guard r == want else {
+                throw StreamError("\(at): truncated data: \(parsed.dataBytes - remaining + r) of \(parsed.dataBytes) bytes")
+            }
+            remaining -= r
+        }
+        recordNumber = n
+        let tensors = parsed.entries.map { e in
+            (name: e.name, tensor: StreamTensor.decode(e.dtype, shape: e.shape, data[e.begin..<e.end]))
+        }
+        return Record(kind: parsed.kind, metadata: parsed.meta, tensors: tensors)
+    }
+
+    /// Name of the input being read.
+    public var inputName: String { current.name }
+    /// Byte offset in the current input.
+    public var byteOffset: Int { current.offset }
+}
+
+/// Writes records to an output.
+public final class StreamWriter {
+    public let output: ByteOutput
+    public init(_ output: ByteOutput) { self.output = output }
+    public func write(_ record: Record) throws { try output.write(Codec.encode(record)) }
+    /// Flushes; for a file output, moves it into place.
+    public func finish() throws { try output.commit() }
+}

@@ -1,0 +1,38 @@
+import TensorStream
+
+/// Lines of UTF-8 text from inputs (gzip read transparently), with the file
+/// name and line number of each, for error messages.
+public struct TextLines: Sequence, IteratorProtocol {
+    public struct Line {
+        public let text: String
+        public let file: String
+        public let number: Int
+        /// "file:line"
+        public var place: String { "\(file):\(number)" }
+    }
+    private var inputs: [ByteInput]
+    private var number = 0
+    public private(set) var error: Error?
+
+    public init(_ inputs: [ByteInput]) { self.inputs = inputs }
+
+    /// The next line; throws on unreadable input or invalid UTF-8.
+    public mutating func nextLine() throws -> Line? {
+        while let input = inputs.first {
+            if let bytes = try input.readLine() {
+                number += 1
+                guard let text = String(validating: bytes, as: UTF8.self) else {
+                    throw ToolError("\(input.name):\(number): not valid UTF-8")
+                }
+                return Line(text: text, file: input.name, number: number)
+            }
+            inputs.removeFirst()
+            number = 0
+        }
+        return nil
+    }
+
+    public mutating func next() -> Line? {
+        do { return try nextLine() } catch { self.error = error; return nil }
+    }
+}

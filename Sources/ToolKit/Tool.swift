@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import TensorStream
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failure a tool reports as `tool: message` with exit status 1 (bad data or a failed run).
+public struct ToolError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Exit statuses shared by every tool.
+public enum ExitStatus {
+    public static let success: Int32 = 0
+    public static let dataError: Int32 = 1
+    public static let usageError: Int32 = 2
+}
+
+extension ParsableCommand {
+    /// Parses the command line and runs the tool with recur's conventions:
+    /// errors print as `tool: message` on stderr; bad data exits 1, bad usage 2;
+    /// `--help` exits 0.
+    public static func runTool(_ arguments: [String]? = nil) -> Never {
+        let name = configuration.commandName ?? "\(Self.self)"
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot(arguments)
+        } catch {
+            if exitCode(for: error) == .success {  // --help, --version
+                print(fullMessage(for: error))
+                Glibc.exit(ExitStatus.success)
+            }
+            usageError(name, fullMessage(for: error))
+        }
+        do {
+            try command.run()
+            Glibc.exit(ExitStatus.success)
+        } catch let e as ToolError {
+            fail(name, e.message, ExitStatus.dataError)
+        } catch let e as StreamError {
+            fail(name, e.message, ExitStatus.dataError)
+        } catch let e as ValidationError {
+            usageError(name, e.message)
+        } catch {
+            fail(name, "\(error)", ExitStatus.dataError)
+        }
+    }
+}
+
+/// Prints the first line of a usage error and exits 2.
+func usageError(_ tool: String, _ message: String) -> Never {
+    let first = message.split(separator: "\n").first.map(String.init) ?? message
+    let clean = first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first
+    fail(tool, "\(clean) (see '\(tool) --help')", ExitStatus.usageError)
+}
+
+/// Prints `tool: message` to stderr and exits.
+public func fail(_ tool: String, _ message: String, _ status: Int32) -> Never {
+    FileHandle.standardError.write(Data("\(tool): \(message)\n".utf8))
+    Glibc.exit(status)
+}
+
+/// Writes a line to stderr.
+public func note(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// The command line as one string, for the `tools` provenance field of a meta record.
+public func commandLine() -> String {
+    CommandLine.arguments.enumerated().map { i, a in
+        let base = i == 0 ? (a.split(separator: "/").last.map(String.init) ?? a) : a
+        return base.contains(" ") ? "'\(base)'" : base
+    }.joined(separator: " ")
+}
+
+/// Options every stream-producing tool has.
+public struct OutputOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Write to FILE instead of standard output (atomically: temp file + rename).")
+    public var output: String?
+
+    public init() {}
+
+    public func open() throws -> ByteOutput { try ByteOutput(path: output) }
+}
+
+/// Opens the named inputs ("-" or none: standard input).
+public func openInputs(_ paths: [String]) throws -> [ByteInput] {
+    try (paths.isEmpty ? ["-"] : paths).map { try ByteInput(path: $0) }
+}
