@@ -17,7 +17,8 @@ public final class ByteInput {
     private var rawStart = 0, rawEnd = 0
     private var buffer = [UInt8](repeating: 0, count: 1 << 16) // decoded bytes
     private var start = 0, end = 0
-    private var z: z_stream? = nil
+    /// zlib keeps a pointer back to its stream, so it lives at a fixed address.
+    private var z: UnsafeMutablePointer<z_stream>? = nil
     private var rawEOF = false, zDone = false
 
     /// Opens `path` ("-" or nil: standard input).
@@ -40,8 +41,10 @@ public final class ByteInput {
         }
         try fillRaw()
         if rawEnd - rawStart >= 2 && raw[rawStart] == 0x1f && raw[rawStart + 1] == 0x8b {
-            var s = z_stream()
-            guard inflateInit2_(&s, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            let s = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+            s.initialize(to: z_stream())
+            guard inflateInit2_(s, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                s.deallocate()
                 throw StreamError("\(name): cannot start gzip decoder")
             }
             z = s
@@ -49,7 +52,7 @@ public final class ByteInput {
     }
 
     deinit {
-        if z != nil { inflateEnd(&z!) }
+        if let z { inflateEnd(z); z.deallocate() }
         if ownsFD { close(fd) }
     }
 
@@ -82,21 +85,22 @@ public final class ByteInput {
                 // concatenated gzip members continue; anything else after the end is ignored
                 if rawStart == rawEnd { try fillRaw() }
                 guard rawEnd - rawStart >= 2, raw[rawStart] == 0x1f, raw[rawStart + 1] == 0x8b else { return false }
-                guard inflateReset(&z!) == Z_OK else { throw StreamError("\(name): gzip reset failed") }
+                guard inflateReset(z) == Z_OK else { throw StreamError("\(name): gzip reset failed") }
                 zDone = false
             }
             if rawStart == rawEnd { try fillRaw() }
             if rawStart == rawEnd && rawEOF {
                 throw StreamError("\(name): truncated gzip data at compressed byte \(offset)")
             }
+            guard let z else { return false }
             let (status, used, made) = raw.withUnsafeMutableBufferPointer { rb in
                 buffer.withUnsafeMutableBufferPointer { ob -> (Int32, Int, Int) in
-                    z!.next_in = rb.baseAddress! + rawStart
-                    z!.avail_in = UInt32(rawEnd - rawStart)
-                    z!.next_out = ob.baseAddress!
-                    z!.avail_out = UInt32(ob.count)
-                    let st = inflate(&z!, Z_NO_FLUSH)
-                    return (st, rawEnd - rawStart - Int(z!.avail_in), ob.count - Int(z!.avail_out))
+                    z.pointee.next_in = rb.baseAddress! + rawStart
+                    z.pointee.avail_in = UInt32(rawEnd - rawStart)
+                    z.pointee.next_out = ob.baseAddress!
+                    z.pointee.avail_out = UInt32(ob.count)
+                    let st = inflate(z, Z_NO_FLUSH)
+                    return (st, rawEnd - rawStart - Int(z.pointee.avail_in), ob.count - Int(z.pointee.avail_out))
                 }
             }
             rawStart += used
