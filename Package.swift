@@ -31,6 +31,10 @@ let package = Package(
         .target(name: "ToolKit", dependencies: [
             "TensorStream", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "charidx", dependencies: ["ToolKit", "Tensor"]),
+        .executableTarget(name: "num2seq", dependencies: ["ToolKit"]),
+        .executableTarget(name: "batch", dependencies: ["ToolKit", "Tensor"]),
+        .executableTarget(name: "seqinfo", dependencies: ["ToolKit"]),
         .executableTarget(name: "recur-bench", dependencies: [
             "NN", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

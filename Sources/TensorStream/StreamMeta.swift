@@ -20,11 +20,11 @@ public struct StreamMeta: Sendable, Equatable {
         set { fields["task"] = newValue }
     }
     public var classes: [String]? {
-        get { fields["classes"].flatMap(Self.decodeList) }
+        get { fields["classes"].flatMap(Self.parseList) }
         set { fields["classes"] = newValue.map(Self.encodeList) }
     }
     public var vocab: [String]? {
-        get { fields["vocab"].flatMap(Self.decodeList) }
+        get { fields["vocab"].flatMap(Self.parseList) }
         set { fields["vocab"] = newValue.map(Self.encodeList) }
     }
     public var sampleRate: Int? {
@@ -36,7 +36,7 @@ public struct StreamMeta: Sendable, Equatable {
         set { fields["features"] = newValue.map(String.init) }
     }
     public var tools: [String] {
-        get { fields["tools"].flatMap(Self.decodeList) ?? [] }
+        get { fields["tools"].flatMap(Self.parseList) ?? [] }
         set { fields["tools"] = Self.encodeList(newValue) }
     }
 
@@ -49,10 +49,14 @@ public struct StreamMeta: Sendable, Equatable {
         return nil
     }
 
+    /// A JSON array of strings, as metadata values hold lists.
+    public static func list(_ items: [String]) -> String { encodeList(items) }
+
     static func encodeList(_ list: [String]) -> String {
         "[" + list.map { Codec.quote($0) }.joined(separator: ",") + "]"
     }
-    static func decodeList(_ s: String) -> [String]? {
+    /// The strings of a JSON array held in a metadata value, or nil.
+    public static func parseList(_ s: String) -> [String]? {
         (try? JSONSerialization.jsonObject(with: Data(s.utf8))) as? [String]
     }
 }

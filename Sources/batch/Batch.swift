@@ -1,0 +1,187 @@
+import ArgumentParser
+import Tensor
+import TensorStream
+import ToolKit
+
+/// Examples → padded batches: seeded shuffling (whole stream or a bounded
+/// buffer), sorting or bucketing by length, drop-last.
+struct Batch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "batch",
+        abstract: "Group examples into padded batches: x [B,T,…], len [B], y [B] or [B,T].",
+        discussion: """
+            Without --shuffle it streams: memory holds one batch (or one --bucket pool), \
+            whatever the stream's length. Integer inputs are padded with the meta's pad_id \
+            (or --pad), float inputs with 0; per-step integer targets with -100 (ignored by \
+            the loss), float targets with 0. `len` holds each example's own length.
+
+            Examples:
+              wav2seq --length 4000 data/*.wav | batch --size 8 --shuffle --seed 1 | fit --model rnn4
+              charidx --labels names.tsv | batch --size 256 --bucket 20 --sort | fit --model names-bigru
+              tok --vocab vocab.txt --length 15 < sst.tsv | batch --size 8 --buffer 10000
+            """)
+
+    @Argument(help: "Streams of examples; none or '-' reads standard input.") var inputs: [String] = []
+    @OptionGroup var out: OutputOptions
+    @Option(name: .shortAndLong, help: "Examples per batch.") var size: Int = 32
+    @Flag(help: "Shuffle the whole stream (held in memory).") var shuffle = false
+    @Option(help: "Shuffle within a buffer of N examples (bounded memory).") var buffer: Int?
+    @Option(help: "Pool N batches' worth of examples, order them by length and cut batches from the pool (less padding).")
+    var bucket: Int?
+    @Flag(help: "Order each batch's examples by length, longest first (what pack_padded_sequence expects).")
+    var sort = false
+    @Flag(help: "Drop a last batch smaller than --size.") var dropLast = false
+    @Option(help: "Padding value for integer inputs (default: the meta's pad_id, else 0).") var pad: Int32?
+    @Option(help: "Seed for shuffling.") var seed: UInt64 = 0
+
+    func validate() throws {
+        if size < 1 { throw ValidationError("--size must be at least 1") }
+        if let buffer, buffer < 1 { throw ValidationError("--buffer must be at least 1") }
+        if let bucket, bucket < 1 { throw ValidationError("--bucket must be at least 1") }
+        if shuffle && buffer != nil { throw ValidationError("--shuffle and --buffer do not go together") }
+    }
+
+    func run() throws {
+        let reader = try StreamReader(try openInputs(inputs))
+        var meta = StreamMeta(reader.meta)
+        let padID = pad ?? meta.fields["pad_id"].flatMap { Int32($0) } ?? 0
+        meta.addTool(commandLine())
+        meta.fields["batch_size"] = String(size)
+        let writer = StreamWriter(try out.open())
+        try writer.write(meta.record)
+        var rng = RandomSource(seed: seed)
+        var batches = 0, examples = 0
+
+        func emit(_ group: [Record]) throws {
+            guard !group.isEmpty, !(dropLast && group.count < size) else { return }
+            var g = group
+            if sort { g = stableSortedByLength(g) }
+            try writer.write(try Padding.batch(g, pad: padID))
+            batches += 1
+            examples += g.count
+        }
+        func shuffled(_ a: [Record]) -> [Record] {
+            var a = a
+            for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            return a
+        }
+        /// Cuts a pool into batches (by length when bucketing), shuffling batch order if shuffling.
+        func flush(_ pool: [Record], final: Bool) throws -> [Record] {
+            var pool = pool
+            if bucket != nil { pool = stableSortedByLength(pool) }
+            var groups = stride(from: 0, to: pool.count, by: size).map { Array(pool[$0..<min($0 + size, pool.count)]) }
+            var rest = [Record]()
+            if !final, let last = groups.last, last.count < size { rest = last; groups.removeLast() }
+            if bucket != nil && (shuffle || buffer != nil) { groups = shuffledGroups(groups) }
+            for g in groups { try emit(g) }
+            return rest
+        }
+        func shuffledGroups(_ g: [[Record]]) -> [[Record]] {
+            var g = g
+            for i in stride(from: g.count - 1, to: 0, by: -1) { g.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            return g
+        }
+
+        if shuffle {
+            var all = [Record]()
+            while let r = try next(reader) { all.append(r) }
+            _ = try flush(shuffled(all), final: true)
+        } else {
+            // Streaming: a shuffle buffer (bounded), then a pool for bucketing, then batches.
+            let poolSize = size * (bucket ?? 1)
+            var pool = [Record]()
+            var shuffleBuffer = [Record]()
+            func toPool(_ r: Record) throws {
+                pool.append(r)
+                if pool.count >= poolSize { pool = try flush(pool, final: false) }
+            }
+            while let r = try next(reader) {
+                if let buffer {
+                    shuffleBuffer.append(r)
+                    if shuffleBuffer.count >= buffer {
+                        let i = Int(rng.next() % UInt64(shuffleBuffer.count))
+                        shuffleBuffer.swapAt(i, shuffleBuffer.count - 1)
+                        try toPool(shuffleBuffer.removeLast())
+                    }
+                } else {
+                    try toPool(r)
+                }
+            }
+            for r in shuffled(shuffleBuffer) { try toPool(r) }
+            _ = try flush(pool, final: true)
+        }
+        try writer.finish()
+        note("batch: \(examples) examples in \(batches) batches")
+    }
+
+    /// The next example; a batch or model record is an error.
+    func next(_ reader: StreamReader) throws -> Record? {
+        guard let r = try reader.next() else { return nil }
+        guard r.kind == .example else {
+            throw ToolError("\(reader.inputName): record \(reader.recordNumber): batch takes examples, found a \(r.kind.rawValue) record")
+        }
+        return r
+    }
+
+    func stableSortedByLength(_ records: [Record]) -> [Record] {
+        records.enumerated().sorted {
+            let a = $0.element["x"]?.shape.first ?? 0, b = $1.element["x"]?.shape.first ?? 0
+            return a != b ? a > b : $0.offset < $1.offset
+        }.map(\.element)
+    }
+}
+
+/// Stacking examples into one padded batch record.
+enum Padding {
+    /// x [T,…] → [B, Tmax, …]; y [1] → [B]; y [T,…] → [B, Tmax, …]; len [B].
+    static func batch(_ group: [Record], pad: Int32) throws -> Record {
+        guard let x0 = group[0]["x"] else { throw ToolError("example \(group[0].metadata["id"] ?? "?") has no x") }
+        let inner = Array(x0.shape.dropFirst())
+        let lengths = try group.map { r -> Int32 in
+            guard let x = r["x"], x.dtype == x0.dtype, Array(x.shape.dropFirst()) == inner, !x.shape.isEmpty else {
+                throw ToolError("example \(r.metadata["id"] ?? "?"): x \(r["x"].map { "\($0.dtype.rawValue) \($0.shape)" } ?? "missing") does not match the first example's \(x0.dtype.rawValue) [T, \(inner.map(String.init).joined(separator: ", "))]")
+            }
+            return Int32(x.shape[0])
+        }
+        let tMax = Int(lengths.max() ?? 0)
+        var out = Record(kind: .batch, metadata: ["ids": StreamMeta.list(group.map { $0.metadata["id"] ?? "" })])
+        out["x"] = stack(group.map { $0["x"]! }, tMax: tMax, intPad: pad)
+        out["len"] = StreamTensor(lengths, shape: [group.count])
+        if let y0 = group[0]["y"] {
+            let ys = try group.map { r -> StreamTensor in
+                guard let y = r["y"], y.dtype == y0.dtype, y.shape.count == y0.shape.count else {
+                    throw ToolError("example \(r.metadata["id"] ?? "?"): y does not match the first example's")
+                }
+                return y
+            }
+            if y0.shape == [1] {
+                out["y"] = ys.count == 1 ? StreamTensor(shape: [1], values: y0.values)
+                    : concatenated(ys, shape: [group.count])
+            } else {
+                out["y"] = stack(ys, tMax: tMax, intPad: -100)
+            }
+        }
+        return out
+    }
+
+    static func concatenated(_ ts: [StreamTensor], shape: [Int]) -> StreamTensor {
+        switch ts[0].values {
+        case .f32: return StreamTensor(shape: shape, values: .f32(ts.flatMap(\.floats)))
+        default: return StreamTensor(shape: shape, values: .i32(ts.flatMap { $0.ints ?? [] }))
+        }
+    }
+
+    /// [T_i, …] each → [B, tMax, …], padded at the end.
+    static func stack(_ ts: [StreamTensor], tMax: Int, intPad: Int32) -> StreamTensor {
+        let inner = ts[0].shape.dropFirst().reduce(1, *)
+        let shape = [ts.count, tMax] + Array(ts[0].shape.dropFirst())
+        if case .f32 = ts[0].values {
+            var v = [Float](repeating: 0, count: ts.count * tMax * inner)
+            for (i, t) in ts.enumerated() { v.replaceSubrange((i * tMax * inner)..<(i * tMax * inner + t.count), with: t.floats) }
+            return StreamTensor(shape: shape, values: .f32(v))
+        }
+        var v = [Int32](repeating: intPad, count: ts.count * tMax * inner)
+        for (i, t) in ts.enumerated() { v.replaceSubrange((i * tMax * inner)..<(i * tMax * inner + t.count), with: t.ints ?? []) }
+        return StreamTensor(shape: shape, values: .i32(v))
+    }
+}

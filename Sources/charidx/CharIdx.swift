@@ -1,0 +1,172 @@
+import ArgumentParser
+import TensorStream
+import Tensor
+import ToolKit
+
+/// Text → character ids: one example per line (optionally labelled), or
+/// language-model windows of `--steps` characters.
+struct CharIdx: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "charidx",
+        abstract: "Turn text into character ids: one example per line, or language-model windows.",
+        discussion: """
+            Characters are Unicode scalars, so Chinese text works as it is. The vocabulary is \
+            <pad>, <unk>, then the characters by falling frequency (ties by code point), \
+            unless --vocab-from gives one (a stream or checkpoint whose meta has a vocab, or a \
+            text file with one token per line); characters outside it become <unk>.
+
+            Examples:
+              charidx --steps 35 < lyrics.txt > lm.stream                       # random windows
+              charidx --steps 35 --sampling sequential --batch 32 corpus.txt     # for state carrying
+              charidx --labels names.tsv.gz > names.stream                       # label<TAB>text lines
+              charidx --vocab-from lm.ckpt --steps 35 heldout.txt | ppl lm.ckpt
+            """)
+
+    @Argument(help: "Text files (.gz read transparently); none or '-' reads standard input.")
+    var inputs: [String] = []
+    @OptionGroup var out: OutputOptions
+
+    @Option(help: "Language-model windows of N characters: x = chars[i..<i+N], y = chars[i+1...i+N].")
+    var steps: Int?
+    @Option(help: "Window order with --steps: random (shuffled, non-overlapping, random start) or sequential.")
+    var sampling: Sampling = .random
+    @Option(help: "With --sampling sequential: interleave windows from this many parallel stripes, so that `batch --size N` gives batches whose rows continue each other.")
+    var batch: Int?
+    @Option(help: "What a line break becomes in --steps mode (default: a newline character).")
+    var newline: String = "\n"
+    @Flag(help: "Each line is label<TAB>text; the label is the class.")
+    var labels = false
+    @Option(help: "Class names in id order, comma-separated (default: sorted labels seen).")
+    var classes: String?
+    @Option(help: "Reuse a vocabulary: a stream/checkpoint (its meta vocab) or a one-token-per-line file.")
+    var vocabFrom: String?
+    @Option(help: "Keep at most N entries (specials included) when building the vocabulary.")
+    var maxSize: Int?
+    @Option(help: "Write the vocabulary, one token per line, to FILE.")
+    var vocabOut: String?
+    @Option(help: "Seed for random sampling.")
+    var seed: UInt64 = 0
+
+    enum Sampling: String, ExpressibleByArgument { case random, sequential }
+
+    func validate() throws {
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if labels && steps != nil { throw ValidationError("--labels and --steps do not go together") }
+        if batch != nil && sampling != .sequential { throw ValidationError("--batch goes with --sampling sequential") }
+        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
+        if let maxSize, maxSize < 2 { throw ValidationError("--max-size must be at least 2") }
+    }
+
+    func run() throws {
+        var lines = TextLines(try openInputs(inputs))
+        var texts = [(text: [Unicode.Scalar], label: String?, place: String)]()
+        var seenLabels = Set<String>()
+        while let line = try lines.nextLine() {
+            if labels {
+                guard let tab = line.text.firstIndex(of: "\t") else {
+                    throw ToolError("\(line.place): no TAB between label and text")
+                }
+                let label = String(line.text[..<tab])
+                texts.append((Array(line.text[line.text.index(after: tab)...].unicodeScalars), label, line.place))
+                seenLabels.insert(label)
+            } else {
+                texts.append((Array(line.text.unicodeScalars), nil, line.place))
+            }
+        }
+        let vocab: Vocabulary
+        if let vocabFrom {
+            vocab = try Vocabulary.load(vocabFrom)
+        } else {
+            var counts = [String: Int]()
+            let nl = newline.unicodeScalars.map { String($0) }
+            for t in texts {
+                for s in t.text { counts[String(s), default: 0] += 1 }
+                if steps != nil { for s in nl { counts[s, default: 0] += 1 } }
+            }
+            vocab = Vocabulary(counts: counts, maxSize: maxSize)
+        }
+        if let vocabOut {
+            let o = try ByteOutput(path: vocabOut)
+            try o.write(vocab.text)
+            try o.commit()
+        }
+        var unknown = 0, total = 0
+        func ids(_ scalars: [Unicode.Scalar]) -> [Int32] {
+            total += scalars.count
+            return scalars.map { s in
+                if let i = vocab.id(String(s)) { return i }
+                unknown += 1
+                return vocab.unknownID ?? 0
+            }
+        }
+
+        var meta = StreamMeta()
+        meta.vocab = vocab.tokens
+        meta.fields["pad_id"] = String(vocab.padID)
+        meta.fields["unit"] = "char"
+        meta.addTool(commandLine())
+        let writer = StreamWriter(try out.open())
+        var written = 0
+        if let steps {
+            meta.task = "lm"
+            meta.fields["steps"] = String(steps)
+            try writer.write(meta.record)
+            let nl = newline.unicodeScalars
+            var corpus = [Unicode.Scalar]()
+            for (i, t) in texts.enumerated() { corpus += t.text; if i < texts.count - 1 || !nl.isEmpty { corpus += nl } }
+            let all = ids(corpus)
+            var rng = RandomSource(seed: seed)
+            for (start, pos) in windows(all.count, steps, &rng) {
+                let x = Array(all[start..<(start + steps)]), y = Array(all[(start + 1)...(start + steps)])
+                try writer.write(Record(kind: .example, metadata: ["id": "char \(start)", "pos": String(pos)],
+                                        tensors: [("x", StreamTensor(x, shape: [steps])), ("y", StreamTensor(y, shape: [steps]))]))
+                written += 1
+            }
+        } else {
+            let classNames = classList(given: classes, seen: seenLabels)
+            if labels {
+                meta.task = "classify"
+                meta.classes = classNames
+            }
+            try writer.write(meta.record)
+            for t in texts where !t.text.isEmpty {
+                var record = Record(kind: .example, metadata: ["id": t.place],
+                                    tensors: [("x", StreamTensor(ids(t.text), shape: [t.text.count]))])
+                if let label = t.label {
+                    guard let c = classNames.firstIndex(of: label) else {
+                        throw ToolError("\(t.place): label '\(label)' is not among the classes \(classNames.joined(separator: ","))")
+                    }
+                    record["y"] = StreamTensor([Int32(c)], shape: [1])
+                }
+                try writer.write(record)
+                written += 1
+            }
+        }
+        try writer.finish()
+        note("charidx: \(written) examples, \(total) characters, vocabulary \(vocab.count)"
+             + (unknown > 0 ? ", \(unknown) unknown" : ""))
+    }
+
+    /// Window start offsets and their position within the epoch's order.
+    /// random: a random offset in 0..<steps, then non-overlapping windows, shuffled.
+    /// sequential: a random offset, then windows in order; with --batch B the corpus
+    /// is cut into B stripes and windows are emitted stripe-interleaved (d2l's
+    /// sequential partitioning), so consecutive batches continue each row.
+    func windows(_ n: Int, _ steps: Int, _ rng: inout RandomSource) -> [(Int, Int)] {
+        guard n > steps else { return [] }
+        let offset = Int(rng.next() % UInt64(steps))
+        switch sampling {
+        case .random:
+            var starts = Array(stride(from: offset, through: n - steps - 1, by: steps))
+            for i in stride(from: starts.count - 1, to: 0, by: -1) { starts.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            return starts.enumerated().map { ($1, $0) }
+        case .sequential:
+            let b = batch ?? 1
+            let usable = (n - offset - 1) / b / steps * steps  // chars per stripe, whole windows
+            guard usable > 0 else { return [] }
+            var out = [(Int, Int)]()
+            for w in 0..<(usable / steps) { for row in 0..<b { out.append((offset + row * usable + w * steps, out.count)) } }
+            return out
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import ArgumentParser
+import TensorStream
+import ToolKit
+
+/// Numbers → sequences: image rows as time steps (MNIST IDX or CSV rows), or
+/// sliding windows over a time series for next-value prediction.
+struct Num2Seq: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "num2seq",
+        abstract: "Turn numbers (IDX images, CSV/TSV rows, a time series) into sequence examples.",
+        discussion: """
+            Images: each image becomes x [rows, cols] (rows are the time steps), scaled by --scale, \
+            with y its label. Time series: windows of --window values, x [W,1] = s[i..<i+W] and \
+            y [W,1] = s[i+1...i+W] (next-value targets). .gz inputs are read transparently.
+
+            Examples:
+              num2seq --idx train-images-idx3-ubyte.gz --idx-labels train-labels-idx1-ubyte.gz > mnist.stream
+              num2seq --csv mnist_5k.csv.gz --label-column last --shape 28x28 > mnist5k.stream
+              num2seq --series sine.csv --window 49 --stride 1 > sine.stream
+            """)
+
+    @Option(help: "IDX image file (idx3-ubyte: [N, rows, cols] bytes).") var idx: String?
+    @Option(help: "IDX label file (idx1-ubyte) matching --idx.") var idxLabels: String?
+    @Option(help: "CSV/TSV file of rows: one image (or vector) per line.") var csv: String?
+    @Option(help: "With --csv: which column is the label: a 0-based index, 'first', 'last' or 'none'.")
+    var labelColumn: String = "first"
+    @Option(help: "With --csv: ROWSxCOLS of each example (default: one row of all values).") var shape: String?
+    @Flag(help: "With --csv: the first line is a header.") var header = false
+    @Option(help: "Multiply values by this (default 1/255 for IDX images, 1 otherwise).") var scale: Float?
+    @Option(help: "A time series: one number per line, or CSV/TSV with --column.") var series: String?
+    @Option(help: "With --series: 0-based column to read.") var column: Int = 0
+    @Option(help: "With --series: values per window.") var window: Int = 49
+    @Option(help: "With --series: distance between window starts.") var stride: Int = 1
+    @Option(help: "Class names in label order, comma-separated (default: the sorted labels seen; IDX: 0…9).")
+    var classes: String?
+    @OptionGroup var out: OutputOptions
+
+    func validate() throws {
+        let modes = [idx != nil, csv != nil, series != nil].filter { $0 }.count
+        if modes != 1 { throw ValidationError("give exactly one of --idx, --csv, --series") }
+        if idxLabels != nil && idx == nil { throw ValidationError("--idx-labels goes with --idx") }
+        if window < 1 || stride < 1 { throw ValidationError("--window and --stride must be at least 1") }
+    }
+
+    func run() throws {
+        let writer = StreamWriter(try out.open())
+        var meta = StreamMeta()
+        meta.addTool(commandLine())
+        var n = 0
+        if let idx {
+            let images = try IDX.read(idx)
+            guard images.dims.count == 3 else { throw ToolError("\(idx): expected 3 dimensions [N, rows, cols], found \(images.dims)") }
+            let (count, rows, cols) = (images.dims[0], images.dims[1], images.dims[2])
+            var labels: [UInt8]? = nil
+            if let idxLabels {
+                let l = try IDX.read(idxLabels)
+                guard l.dims == [count] else { throw ToolError("\(idxLabels): \(l.dims) labels for \(count) images") }
+                labels = l.bytes
+            }
+            let names = classes.map { classList(given: $0, seen: []) } ?? (labels.map { Set($0).sorted().map { String($0) } } ?? [])
+            meta.task = labels == nil ? nil : "classify"
+            if labels != nil { meta.classes = names }
+            meta.features = cols
+            try writer.write(meta.record)
+            let s = scale ?? 1 / 255
+            for i in 0..<count {
+                let px = images.bytes[(i * rows * cols)..<((i + 1) * rows * cols)].map { Float($0) * s }
+                var r = Record(kind: .example, metadata: ["id": "\(idx):\(i)"], tensors: [("x", StreamTensor(px, shape: [rows, cols]))])
+                if let labels {
+                    guard let c = names.firstIndex(of: String(labels[i])) else {
+                        throw ToolError("\(idxLabels!): label \(labels[i]) of image \(i) is not among the classes")
+                    }
+                    r["y"] = StreamTensor([Int32(c)], shape: [1])
+                }
+                try writer.write(r)
+                n += 1
+            }
+        } else if let csv {
+            var lines = TextLines(try openInputs([csv]))
+            var rows = [(values: [Float], label: String?, place: String)]()
+            var first = true
+            while let line = try lines.nextLine() {
+                if first && header { first = false; continue }
+                first = false
+                let fields = line.text.split(whereSeparator: { $0 == "," || $0 == "\t" }).map { String($0.filter { $0 != " " && $0 != "\r" }) }
+                if fields.isEmpty || fields == [""] { continue }
+                var label: String? = nil
+                var numbers = fields
+                switch labelColumn {
+                case "none": break
+                case "first": label = numbers.removeFirst()
+                case "last": label = numbers.removeLast()
+                default:
+                    guard let k = Int(labelColumn), k >= 0 else { throw ValidationError("--label-column takes an index, first, last or none") }
+                    guard k < numbers.count else { throw ToolError("\(line.place): no column \(k)") }
+                    label = numbers.remove(at: k)
+                }
+                let values = try numbers.enumerated().map { j, f -> Float in
+                    guard let v = Float(f) else { throw ToolError("\(line.place): column \(j + 1): '\(f)' is not a number") }
+                    return v
+                }
+                rows.append((values, label, line.place))
+            }
+            let dims = try parseShape(rows.first?.values.count ?? 0)
+            let labelled = labelColumn != "none"
+            let names = classList(given: classes, seen: Set(rows.compactMap(\.label)))
+            if labelled { meta.task = "classify"; meta.classes = names }
+            meta.features = dims[1]
+            try writer.write(meta.record)
+            let s = scale ?? 1
+            for r in rows {
+                guard r.values.count == dims[0] * dims[1] else {
+                    throw ToolError("\(r.place): \(r.values.count) values, expected \(dims[0] * dims[1])")
+                }
+                var rec = Record(kind: .example, metadata: ["id": r.place],
+                                 tensors: [("x", StreamTensor(r.values.map { $0 * s }, shape: dims))])
+                if let label = r.label {
+                    guard let c = names.firstIndex(of: label) else { throw ToolError("\(r.place): label '\(label)' is not among the classes") }
+                    rec["y"] = StreamTensor([Int32(c)], shape: [1])
+                }
+                try writer.write(rec)
+                n += 1
+            }
+        } else if let series {
+            var lines = TextLines(try openInputs([series]))
+            var values = [Float]()
+            while let line = try lines.nextLine() {
+                let fields = line.text.split(whereSeparator: { $0 == "," || $0 == "\t" || $0 == " " })
+                if fields.isEmpty { continue }
+                guard column < fields.count else { throw ToolError("\(line.place): no column \(column)") }
+                guard let v = Float(fields[column]) else {
+                    if values.isEmpty && lines.error == nil && line.number == 1 { continue }  // a header line
+                    throw ToolError("\(line.place): '\(fields[column])' is not a number")
+                }
+                values.append(v * (scale ?? 1))
+            }
+            meta.task = "regress"
+            meta.features = 1
+            try writer.write(meta.record)
+            var i = 0
+            while i + window < values.count {
+                try writer.write(Record(kind: .example, metadata: ["id": "\(series):\(i)"], tensors: [
+                    ("x", StreamTensor(Array(values[i..<(i + window)]), shape: [window, 1])),
+                    ("y", StreamTensor(Array(values[(i + 1)...(i + window)]), shape: [window, 1])),
+                ]))
+                n += 1
+                i += stride
+            }
+        }
+        try writer.finish()
+        note("num2seq: \(n) examples")
+    }
+
+    func parseShape(_ count: Int) throws -> [Int] {
+        guard let shape else { return [1, count] }
+        let p = shape.lowercased().split(separator: "x").compactMap { Int($0) }
+        guard p.count == 2, p[0] > 0, p[1] > 0 else { throw ValidationError("--shape takes ROWSxCOLS, e.g. 28x28") }
+        return p
+    }
+}
+
+/// The IDX format of MNIST: magic (0, 0, type 0x08 = ubyte, rank), big-endian
+/// u32 dimensions, then the bytes.
+enum IDX {
+    static func read(_ path: String) throws -> (dims: [Int], bytes: [UInt8]) {
+        let all = try ByteInput(path: path).readAll()
+        guard all.count >= 4, all[0] == 0, all[1] == 0 else { throw ToolError("\(path): not an IDX file (bad magic)") }
+        guard all[2] == 0x08 else { throw ToolError("\(path): IDX element type \(all[2]) is not unsigned bytes") }
+        let rank = Int(all[3])
+        guard rank >= 1, rank <= 4, all.count >= 4 + 4 * rank else { throw ToolError("\(path): truncated IDX header") }
+        var dims = [Int]()
+        for d in 0..<rank {
+            let o = 4 + 4 * d
+            dims.append(Int(all[o]) << 24 | Int(all[o + 1]) << 16 | Int(all[o + 2]) << 8 | Int(all[o + 3]))
+        }
+        let need = dims.reduce(1, *)
+        let body = all.count - 4 - 4 * rank
+        guard body == need else { throw ToolError("\(path): IDX dimensions \(dims) need \(need) bytes, file has \(body)") }
+        return (dims, Array(all[(4 + 4 * rank)...]))
+    }
+}

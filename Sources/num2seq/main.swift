@@ -1,0 +1,1 @@
+Num2Seq.runTool()

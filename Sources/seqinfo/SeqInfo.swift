@@ -1,0 +1,93 @@
+import ArgumentParser
+import TensorStream
+import ToolKit
+
+/// Prints what a stream holds: its meta, record counts, shapes, label histogram
+/// and the first records.
+struct SeqInfo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seqinfo",
+        abstract: "Summarise a tensor stream or checkpoint: meta, records, shapes, labels, first records.",
+        discussion: """
+            Examples:
+              wav2seq data/*.wav | seqinfo
+              seqinfo --head 5 train.stream
+              seqinfo model.ckpt
+            """)
+
+    @Argument(help: "Streams; none or '-' reads standard input.") var inputs: [String] = []
+    @Option(help: "Show the first N records.") var head = 3
+    @Option(help: "Values shown per tensor in --head records.") var values = 8
+
+    func run() throws {
+        let reader = try StreamReader(try openInputs(inputs))
+        let meta = StreamMeta(reader.meta)
+        var lines = ["meta:"]
+        for key in meta.fields.keys.sorted() {
+            let v = meta.fields[key]!
+            if let list = StreamMeta.parseList(v), key != "tools" {
+                lines.append("  \(key): \(list.count) [\(list.prefix(12).map(show).joined(separator: " "))\(list.count > 12 ? " …" : "")]")
+            } else if key == "tools" {
+                for t in meta.tools { lines.append("  tool: \(t)") }
+            } else {
+                lines.append("  \(key): \(v)")
+            }
+        }
+        var kinds = [String: Int]()
+        var shapes = [String: (dtype: String, rank: Int, minT: Int, maxT: Int, sumT: Int, n: Int, inner: [Int])]()
+        var labelCounts = [Int: Int]()
+        var examples = 0, parameters = 0
+        var shown = [String]()
+        while let r = try reader.next() {
+            kinds[r.kind.rawValue, default: 0] += 1
+            let lead = r.kind == .batch ? 1 : 0
+            for (name, t) in r.tensors {
+                let key = r.kind == .model ? "model" : name
+                if r.kind == .model { parameters += t.count; continue }
+                let T = t.shape.count > lead ? t.shape[lead] : 1
+                var s = shapes[key] ?? (t.dtype.rawValue, t.shape.count, Int.max, 0, 0, 0, Array(t.shape.dropFirst(lead + 1)))
+                s.minT = min(s.minT, T); s.maxT = max(s.maxT, T); s.sumT += T; s.n += 1
+                shapes[key] = s
+            }
+            if r.kind == .example || r.kind == .batch {
+                examples += r.kind == .batch ? (r["len"]?.count ?? 1) : 1
+                if let y = r["y"], let ids = y.ints, (r.kind == .example ? y.count == 1 : y.shape.count == 1) {
+                    for c in ids { labelCounts[Int(c), default: 0] += 1 }
+                }
+            }
+            if shown.count < head {
+                var line = "  #\(reader.recordNumber) \(r.kind.rawValue)"
+                for k in r.metadata.keys.sorted() { line += " \(k)=\(r.metadata[k]!.prefix(60))" }
+                for (name, t) in r.tensors.prefix(12) {
+                    let v = t.floats.prefix(values).map { $0 == $0.rounded() && abs($0) < 1e7 ? String(Int($0)) : String($0) }
+                    line += "\n      \(name) \(t.dtype.rawValue) \(t.shape): [\(v.joined(separator: ", "))\(t.count > values ? ", …" : "")]"
+                }
+                shown.append(line)
+            }
+        }
+        lines.append("records: " + kinds.keys.sorted().map { "\(kinds[$0]!) \($0)" }.joined(separator: ", ")
+                     + (kinds["batch"] != nil ? " (\(examples) examples)" : ""))
+        if parameters > 0 { lines.append("parameters: \(parameters)") }
+        for name in shapes.keys.sorted() {
+            let s = shapes[name]!
+            let t = s.minT == s.maxT ? "T=\(s.minT)" : "T=\(s.minT)…\(s.maxT) mean \(String(format: "%.1f", Double(s.sumT) / Double(s.n)))"
+            let inner = s.inner.isEmpty ? "" : " × \(s.inner.map(String.init).joined(separator: "×"))"
+            lines.append("  \(name): \(s.dtype) rank \(s.rank), \(t)\(inner)")
+        }
+        if !labelCounts.isEmpty {
+            let names = meta.classes ?? []
+            let total = labelCounts.values.reduce(0, +)
+            lines.append("labels:")
+            for c in labelCounts.keys.sorted() {
+                let name = c >= 0 && c < names.count ? " \(show(names[c]))" : ""
+                lines.append("  \(c)\(name): \(labelCounts[c]!) (\(String(format: "%.1f", 100 * Double(labelCounts[c]!) / Double(total)))%)")
+            }
+        }
+        if !shown.isEmpty { lines.append("first records:"); lines += shown }
+        print(lines.joined(separator: "\n"))
+    }
+
+    func show(_ s: String) -> String {
+        s.unicodeScalars.map { $0 == "\n" ? "\\n" : $0 == "\t" ? "\\t" : $0 == " " ? "␣" : String($0) }.joined()
+    }
+}
