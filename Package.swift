@@ -40,6 +40,7 @@ let package = Package(
         ]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "TensorStreamTests", dependencies: ["TensorStream", "ToolKit"]),
+        .testTarget(name: "ToolTests", dependencies: ["TensorStream", "charidx", "num2seq", "batch", "seqinfo"]),
         .testTarget(name: "NNTests", dependencies: ["NN"], resources: [.copy("Fixtures")]),
     ]
 )

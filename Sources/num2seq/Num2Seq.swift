@@ -26,7 +26,7 @@ struct Num2Seq: ParsableCommand {
     var labelColumn: String = "first"
     @Option(help: "With --csv: ROWSxCOLS of each example (default: one row of all values).") var shape: String?
     @Flag(help: "With --csv: the first line is a header.") var header = false
-    @Option(help: "Multiply values by this (default 1/255 for IDX images, 1 otherwise).") var scale: Float?
+    @Option(help: "Multiply values by this (default: IDX images divided by 255, as torchvision's ToTensor; others unchanged).") var scale: Float?
     @Option(help: "A time series: one number per line, or CSV/TSV with --column.") var series: String?
     @Option(help: "With --series: 0-based column to read.") var column: Int = 0
     @Option(help: "With --series: values per window.") var window: Int = 49
@@ -62,9 +62,9 @@ struct Num2Seq: ParsableCommand {
             if labels != nil { meta.classes = names }
             meta.features = cols
             try writer.write(meta.record)
-            let s = scale ?? 1 / 255
             for i in 0..<count {
-                let px = images.bytes[(i * rows * cols)..<((i + 1) * rows * cols)].map { Float($0) * s }
+                // default: x / 255, as torchvision's ToTensor
+                let px = images.bytes[(i * rows * cols)..<((i + 1) * rows * cols)].map { b in scale.map { Float(b) * $0 } ?? Float(b) / 255 }
                 var r = Record(kind: .example, metadata: ["id": "\(idx):\(i)"], tensors: [("x", StreamTensor(px, shape: [rows, cols]))])
                 if let labels {
                     guard let c = names.firstIndex(of: String(labels[i])) else {

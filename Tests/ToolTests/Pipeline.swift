@@ -1,0 +1,82 @@
+import Foundation
+import TensorStream
+
+/// Runs the package's built tools through real pipes, as a shell would.
+enum Pipeline {
+    /// The folder holding the built executables (the test bundle sits beside them).
+    static let binDir: URL = {
+        var dir = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("charidx").path) { return dir }
+            dir.deleteLastPathComponent()
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug")
+    }()
+
+    struct Result {
+        let status: Int32
+        let stdout: Data
+        let stderr: String
+    }
+
+    /// `tool args…` with `input` on stdin.
+    static func run(_ tool: String, _ args: [String], input: Data = Data()) throws -> Result {
+        try chain([(tool, args)], input: input)
+    }
+
+    /// `a | b | c`: each stage's stdout is piped to the next one's stdin.
+    /// Returns the last stage's status and stdout; stderr of all stages joined.
+    static func chain(_ stages: [(String, [String])], input: Data = Data()) throws -> Result {
+        var processes = [Process]()
+        var errPipes = [Pipe]()
+        let first = Pipe()
+        var previous: Pipe = first
+        for (tool, args) in stages {
+            let p = Process()
+            p.executableURL = binDir.appendingPathComponent(tool)
+            p.arguments = args
+            p.standardInput = previous
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            processes.append(p)
+            errPipes.append(err)
+            previous = out
+        }
+        for p in processes { try p.run() }
+        // Feed stdin and drain every pipe concurrently so no stage blocks on a full pipe.
+        let group = DispatchGroup()
+        let writer = first.fileHandleForWriting
+        DispatchQueue.global().async(group: group) {
+            writer.write(input)
+            try? writer.close()
+        }
+        final class Box: @unchecked Sendable { var data = Data() }
+        let out = Box()
+        let errs = errPipes.map { _ in Box() }
+        let lastOut = previous.fileHandleForReading
+        DispatchQueue.global().async(group: group) { out.data = lastOut.readDataToEndOfFile() }
+        for (box, e) in zip(errs, errPipes) {
+            let h = e.fileHandleForReading
+            DispatchQueue.global().async(group: group) { box.data = h.readDataToEndOfFile() }
+        }
+        group.wait()
+        for p in processes { p.waitUntilExit() }
+        let stderr = errs.map { String(decoding: $0.data, as: UTF8.self) }.joined()
+        return Result(status: processes.last!.terminationStatus, stdout: out.data, stderr: stderr)
+    }
+
+    /// Reads a stream from bytes.
+    static func records(_ data: Data) throws -> (meta: StreamMeta, records: [Record]) {
+        let path = NSTemporaryDirectory() + "recur-tool-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: path, contents: data)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let reader = try StreamReader(try ByteInput(path: path))
+        var out = [Record]()
+        while let r = try reader.next() { out.append(r) }
+        return (StreamMeta(reader.meta), out)
+    }
+
+    static func tempPath(_ name: String) -> String { NSTemporaryDirectory() + "recur-\(UUID().uuidString)-\(name)" }
+}
