@@ -39,6 +39,21 @@ public final class ByteInput {
             ownsFD = false
             name = "stdin"
         }
+        try startDecoding()
+    }
+
+    /// Reads from bytes in memory (tests, fuzzing); gzip is detected as for files.
+    public init(bytes: [UInt8], name: String = "memory") throws {
+        fd = -1
+        ownsFD = false
+        self.name = name
+        raw = bytes
+        rawEnd = bytes.count
+        rawEOF = true
+        try startDecoding()
+    }
+
+    private func startDecoding() throws {
         try fillRaw()
         if rawEnd - rawStart >= 2 && raw[rawStart] == 0x1f && raw[rawStart + 1] == 0x8b {
             let s = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
@@ -60,7 +75,7 @@ public final class ByteInput {
     public var isCompressed: Bool { z != nil }
 
     private func fillRaw() throws {
-        if rawStart == rawEnd { rawStart = 0; rawEnd = 0 }
+        if rawStart == rawEnd && !rawEOF { rawStart = 0; rawEnd = 0 }
         guard !rawEOF, rawEnd < raw.count else { return }
         let n = raw.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + rawEnd, $0.count - rawEnd) }
         if n < 0 { throw StreamError("\(name): read failed: \(String(cString: strerror(errno)))") }

@@ -157,3 +157,40 @@ struct ToolTests {
         #expect(try Pipeline.records(FileManager.default.contents(atPath: path)!).records.count == 1)
     }
 }
+
+/// Whether `python3` can import safetensors (the Python reader's dependency).
+let pythonHasSafetensors: Bool = {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "-c", "import safetensors.numpy"]
+    p.standardError = FileHandle.nullDevice
+    guard (try? p.run()) != nil else { return false }
+    p.waitUntilExit()
+    return p.terminationStatus == 0
+}()
+
+@Suite("Python reader")
+struct PythonReaderTests {
+    @Test(.enabled(if: pythonHasSafetensors, "python3 cannot import safetensors"))
+    func readsWhatTheToolsWrote() throws {
+        let r = try Pipeline.chain([("charidx", ["--labels"]), ("batch", ["--size", "2"])],
+                                   input: Data("yes\tabc\nno\tde\nyes\tf\n".utf8))
+        let path = Pipeline.tempPath("py.stream")
+        FileManager.default.createFile(atPath: path, contents: r.stdout)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/read_stream.py").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", script, path]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines[0] == "meta {}")
+        #expect(lines[1].contains("'x': ('int32', [2, 3])") && lines[1].contains("'len': ('int32', [2])"))
+    }
+}
