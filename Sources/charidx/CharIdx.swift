@@ -77,12 +77,13 @@ struct CharIdx: ParsableCommand {
         if let vocabFrom {
             vocab = try Vocabulary.load(vocabFrom)
         } else {
-            var counts = [String: Int]()
-            let nl = newline.unicodeScalars.map { String($0) }
+            var scalarCounts = [UInt32: Int]()
             for t in texts {
-                for s in t.text { counts[String(s), default: 0] += 1 }
-                if steps != nil { for s in nl { counts[s, default: 0] += 1 } }
+                for s in t.text { scalarCounts[s.value, default: 0] += 1 }
+                if steps != nil { for s in newline.unicodeScalars { scalarCounts[s.value, default: 0] += 1 } }
             }
+            var counts = [String: Int](minimumCapacity: scalarCounts.count)
+            for (v, n) in scalarCounts { counts[String(Unicode.Scalar(v)!)] = n }
             vocab = Vocabulary(counts: counts, maxSize: maxSize)
         }
         if let vocabOut {
@@ -91,12 +92,18 @@ struct CharIdx: ParsableCommand {
             try o.commit()
         }
         var unknown = 0, total = 0
+        var scalarID = [UInt32: Int32](minimumCapacity: vocab.count)
+        for (i, t) in vocab.tokens.enumerated() {
+            let u = t.unicodeScalars
+            if u.count == 1, scalarID[u.first!.value] == nil { scalarID[u.first!.value] = Int32(i) }
+        }
+        let unk = vocab.unknownID ?? 0
         func ids(_ scalars: [Unicode.Scalar]) -> [Int32] {
             total += scalars.count
             return scalars.map { s in
-                if let i = vocab.id(String(s)) { return i }
+                if let i = scalarID[s.value] { return i }
                 unknown += 1
-                return vocab.unknownID ?? 0
+                return unk
             }
         }
 
