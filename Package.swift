@@ -25,6 +25,8 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
         // Layers, cells, losses, optimisers.
         .target(name: "NN", dependencies: ["Tensor"]),
+        // Model specs and presets, checkpoints, the training loop: what fit/predict/sample/ppl share.
+        .target(name: "Models", dependencies: ["NN", "TensorStream"]),
         // The stream format: records, reader, writer, meta.
         .target(name: "TensorStream", dependencies: ["CZlib"]),
         // What every tool shares: argument conventions, errors, inputs and outputs.
@@ -35,6 +37,7 @@ let package = Package(
         .executableTarget(name: "num2seq", dependencies: ["ToolKit"]),
         .executableTarget(name: "batch", dependencies: ["ToolKit", "Tensor"]),
         .executableTarget(name: "seqinfo", dependencies: ["ToolKit"]),
+        .executableTarget(name: "fit", dependencies: ["ToolKit", "Models"]),
         .executableTarget(name: "recur-bench", dependencies: [
             "NN", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -54,10 +54,33 @@ public final class StreamReader {
         }
     }
 
-    /// Reads one record of the current input; nil at a clean end.
     private func readRecord() throws -> Record? {
+        let r = try RecordReader.read(current, number: recordNumber + 1)
+        if r != nil { recordNumber += 1 }
+        return r
+    }
+
+    /// Name of the input being read.
+    public var inputName: String { current.name }
+    /// Byte offset in the current input.
+    public var byteOffset: Int { current.offset }
+}
+
+/// Writes records to an output.
+public final class StreamWriter {
+    public let output: ByteOutput
+    public init(_ output: ByteOutput) { self.output = output }
+    public func write(_ record: Record) throws { try output.write(Codec.encode(record)) }
+    /// Flushes; for a file output, moves it into place.
+    public func finish() throws { try output.commit() }
+}
+
+/// Reads single records without stream rules (no meta first): a checkpoint is
+/// one `model` record, a valid .safetensors file.
+public enum RecordReader {
+    /// Reads record number `n` from `current`; nil at a clean end.
+    public static func read(_ current: ByteInput, number n: Int) throws -> Record? {
         let offset = current.offset
-        let n = recordNumber + 1
         let at = "\(current.name): record \(n) at byte offset \(offset)"
         var lenBytes = [UInt8]()
         let got = try current.read(8, into: &lenBytes)
@@ -82,24 +105,17 @@ public final class StreamReader {
             }
             remaining -= r
         }
-        recordNumber = n
         let tensors = parsed.entries.map { e in
             (name: e.name, tensor: StreamTensor.decode(e.dtype, shape: e.shape, data[e.begin..<e.end]))
         }
         return Record(kind: parsed.kind, metadata: parsed.meta, tensors: tensors)
     }
 
-    /// Name of the input being read.
-    public var inputName: String { current.name }
-    /// Byte offset in the current input.
-    public var byteOffset: Int { current.offset }
-}
 
-/// Writes records to an output.
-public final class StreamWriter {
-    public let output: ByteOutput
-    public init(_ output: ByteOutput) { self.output = output }
-    public func write(_ record: Record) throws { try output.write(Codec.encode(record)) }
-    /// Flushes; for a file output, moves it into place.
-    public func finish() throws { try output.commit() }
+    /// The one record of the file at `path` (a checkpoint).
+    public static func single(_ path: String) throws -> Record {
+        let input = try ByteInput(path: path)
+        guard let r = try read(input, number: 1) else { throw StreamError("\(input.name): empty file") }
+        return r
+    }
 }

@@ -37,8 +37,8 @@ public struct Vocabulary: Sendable, Equatable {
         if bytes.count >= 8 {
             let n = bytes.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
             if n >= 2, n < UInt64(Codec.maxHeaderBytes), Int(n) + 8 <= bytes.count, bytes[8] == UInt8(ascii: "{") {
-                let reader = try StreamReader(try ByteInput(path: path))
-                guard let v = StreamMeta(reader.meta).vocab else { throw ToolError("\(path): its meta record has no vocab") }
+                let first = try RecordReader.single(path)
+                guard let v = StreamMeta(first).vocab else { throw ToolError("\(path): its \(first.kind.rawValue) record has no vocab") }
                 return Vocabulary(tokens: v)
             }
         }

@@ -36,6 +36,8 @@ struct CharIdx: ParsableCommand {
     var newline: String = "\n"
     @Flag(help: "Each line is label<TAB>text; the label is the class.")
     var labels = false
+    @Flag(help: "Each line is input<TAB>target of equal length: per-step tags (task tag), one shared vocabulary.")
+    var pairs = false
     @Option(help: "Class names in id order, comma-separated (default: sorted labels seen).")
     var classes: String?
     @Option(help: "Reuse a vocabulary: a stream/checkpoint (its meta vocab) or a one-token-per-line file.")
@@ -51,7 +53,7 @@ struct CharIdx: ParsableCommand {
 
     func validate() throws {
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
-        if labels && steps != nil { throw ValidationError("--labels and --steps do not go together") }
+        if [labels, pairs, steps != nil].filter({ $0 }).count > 1 { throw ValidationError("choose one of --labels, --pairs, --steps") }
         if batch != nil && sampling != .sequential { throw ValidationError("--batch goes with --sampling sequential") }
         if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
         if let maxSize, maxSize < 2 { throw ValidationError("--max-size must be at least 2") }
@@ -60,9 +62,17 @@ struct CharIdx: ParsableCommand {
     func run() throws {
         var lines = TextLines(try openInputs(inputs))
         var texts = [(text: [Unicode.Scalar], label: String?, place: String)]()
+        var targets = [[Unicode.Scalar]]()
         var seenLabels = Set<String>()
         while let line = try lines.nextLine() {
-            if labels {
+            if pairs {
+                let parts = line.text.split(separator: "\t", omittingEmptySubsequences: false)
+                guard parts.count == 2, parts[0].unicodeScalars.count == parts[1].unicodeScalars.count else {
+                    throw ToolError("\(line.place): expected input<TAB>target of equal length")
+                }
+                texts.append((Array(parts[0].unicodeScalars), nil, line.place))
+                targets.append(Array(parts[1].unicodeScalars))
+            } else if labels {
                 guard let tab = line.text.firstIndex(of: "\t") else {
                     throw ToolError("\(line.place): no TAB between label and text")
                 }
@@ -78,6 +88,7 @@ struct CharIdx: ParsableCommand {
             vocab = try Vocabulary.load(vocabFrom)
         } else {
             var scalarCounts = [UInt32: Int]()
+            for t in targets { for s in t { scalarCounts[s.value, default: 0] += 1 } }
             for t in texts {
                 for s in t.text { scalarCounts[s.value, default: 0] += 1 }
                 if steps != nil { for s in newline.unicodeScalars { scalarCounts[s.value, default: 0] += 1 } }
@@ -135,10 +146,12 @@ struct CharIdx: ParsableCommand {
                 meta.task = "classify"
                 meta.classes = classNames
             }
+            if pairs { meta.task = "tag" }
             try writer.write(meta.record)
-            for t in texts where !t.text.isEmpty {
+            for (i, t) in texts.enumerated() where !t.text.isEmpty {
                 var record = Record(kind: .example, metadata: ["id": t.place],
                                     tensors: [("x", StreamTensor(ids(t.text), shape: [t.text.count]))])
+                if pairs { record["y"] = StreamTensor(ids(targets[i]), shape: [t.text.count]) }
                 if let label = t.label {
                     guard let c = classNames.firstIndex(of: label) else {
                         throw ToolError("\(t.place): label '\(label)' is not among the classes \(classNames.joined(separator: ","))")

@@ -17,6 +17,13 @@ public final class SGD {
         buffers = [Tensor?](repeating: nil, count: parameters.count)
     }
 
+    /// Restores momentum buffers (for resuming); nil entries have none yet.
+    public func restore(_ values: [[Float]?]) {
+        for (i, v) in values.enumerated() where i < parameters.count {
+            buffers[i] = v.map { Tensor($0, shape: parameters[i].shape, on: parameters[i].backend) }
+        }
+    }
+
     public func update() {
         for (i, p) in parameters.enumerated() {
             guard let g = p.grad else { continue }

@@ -1,0 +1,156 @@
+import Foundation
+import NN
+import Tensor
+import TensorStream
+
+/// How training stands, stored in a checkpoint so that `fit --resume` goes on
+/// exactly where it stopped.
+public struct TrainState: Codable, Sendable, Equatable {
+    /// Epochs finished.
+    public var epoch = 0
+    /// Batches of the current epoch already taken.
+    public var batchInEpoch = 0
+    /// Optimiser steps taken.
+    public var step = 0
+    /// Seed of the data order and of the dropout masks.
+    public var seed: UInt64 = 0
+    /// Dropout generators of the recurrent layers, in layer order.
+    public var dropoutRNG: [[UInt64]] = []
+    /// Best validation loss so far (for keeping the best model), if any.
+    public var bestValidLoss: Double?
+    public init() {}
+}
+
+/// Optimiser settings and which one.
+public struct OptimizerConfig: Codable, Sendable, Equatable {
+    public var name = "adam"          // adam or sgd
+    public var lr: Float = 1e-3
+    public var momentum: Float = 0
+    public var weightDecay: Float = 0
+    public var beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8
+    public init() {}
+}
+
+/// An optimiser over a model's parameters.
+public enum Optimizer {
+    case adam(Adam)
+    case sgd(SGD)
+
+    public init(_ c: OptimizerConfig, parameters: [Tensor]) {
+        switch c.name {
+        case "sgd": self = .sgd(SGD(parameters, lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay))
+        default: self = .adam(Adam(parameters, lr: c.lr, betas: (c.beta1, c.beta2), eps: c.eps, weightDecay: c.weightDecay))
+        }
+    }
+    public func update() {
+        switch self {
+        case .adam(let a): a.update()
+        case .sgd(let s): s.update()
+        }
+    }
+}
+
+/// A trained model as one `model` record (one safetensors document): the
+/// parameters under their PyTorch state_dict names, optimiser moments under
+/// `optim.`, carried state under `state.`, and in the metadata the model spec,
+/// the data's vocabulary/classes and the training state.
+public struct Checkpoint {
+    public var model: SequenceModel
+    public var optimizer: OptimizerConfig
+    public var moments: [String: [Float]]
+    public var train: TrainState
+    /// The training data's meta fields (vocab, classes, task, sample_rate, …).
+    public var dataMeta: [String: String]
+
+    public static let format = "recur-checkpoint-1"
+
+    public init(model: SequenceModel, optimizer: OptimizerConfig, moments: [String: [Float]] = [:],
+                train: TrainState, dataMeta: [String: String]) {
+        self.model = model; self.optimizer = optimizer; self.moments = moments; self.train = train; self.dataMeta = dataMeta
+    }
+
+    /// The record to write.
+    public func record(optimizerState: Optimizer?) throws -> Record {
+        var r = Record(kind: .model)
+        for (k, v) in dataMeta where k != "tools" { r.metadata[k] = v }
+        r.metadata["format"] = Self.format
+        r.metadata["spec"] = try json(model.spec)
+        r.metadata["optimizer"] = try json(optimizer)
+        var train = self.train
+        train.dropoutRNG = model.layers.map { $0.rng.state }
+        r.metadata["train"] = try json(train)
+        let named = model.namedParameters
+        for (name, t) in named { r[name] = StreamTensor(t.values, shape: t.shape) }
+        switch optimizerState {
+        case .adam(let a):
+            r.metadata["optim_step"] = String(a.step)
+            for (i, (name, t)) in named.enumerated() {
+                r["optim.exp_avg." + name] = StreamTensor(a.m[i].values, shape: t.shape)
+                r["optim.exp_avg_sq." + name] = StreamTensor(a.v[i].values, shape: t.shape)
+            }
+        case .sgd(let s):
+            for (i, (name, t)) in named.enumerated() {
+                if let b = s.buffers[i] { r["optim.momentum_buffer." + name] = StreamTensor(b.values, shape: t.shape) }
+            }
+        case nil: break
+        }
+        if let st = model.state {
+            r["state.h"] = StreamTensor(st.h.values, shape: st.h.shape)
+            if let c = st.c { r["state.c"] = StreamTensor(c.values, shape: c.shape) }
+        }
+        return r
+    }
+
+    /// Rebuilds model, optimiser state and training state from a record.
+    public init(_ r: Record, source: String) throws {
+        func fail(_ s: String) -> StreamError { StreamError("\(source): \(s)") }
+        guard r.kind == .model else { throw fail("not a checkpoint (a \(r.kind.rawValue) record)") }
+        guard r.metadata["format"] == Self.format else { throw fail("unknown checkpoint format \(r.metadata["format"] ?? "(none)")") }
+        let dec = JSONDecoder()
+        guard let specText = r.metadata["spec"], let spec = try? dec.decode(ModelSpec.self, from: Data(specText.utf8)) else {
+            throw fail("checkpoint has no readable model spec")
+        }
+        model = SequenceModel(spec, seed: 0)
+        for (name, t) in model.namedParameters {
+            guard let v = r[name] else { throw fail("checkpoint lacks \(name)") }
+            guard v.shape == t.shape, case .f32(let values) = v.values else {
+                throw fail("\(name) is \(v.dtype.rawValue) \(v.shape), the model needs F32 \(t.shape)")
+            }
+            t.assign(values)
+        }
+        optimizer = r.metadata["optimizer"].flatMap { try? dec.decode(OptimizerConfig.self, from: Data($0.utf8)) } ?? OptimizerConfig()
+        train = r.metadata["train"].flatMap { try? dec.decode(TrainState.self, from: Data($0.utf8)) } ?? TrainState()
+        for (layer, state) in zip(model.layers, train.dropoutRNG) where state.count == 4 { layer.rng.state = state }
+        moments = [:]
+        for (name, t) in r.tensors where name.hasPrefix("optim.") { moments[name] = t.floats }
+        moments["step"] = [Float(r.metadata["optim_step"].flatMap { Int($0) } ?? 0)]
+        if let h = r["state.h"] {
+            model.state = (Tensor(h.floats, shape: h.shape), r["state.c"].map { Tensor($0.floats, shape: $0.shape) })
+        }
+        dataMeta = r.metadata.filter { !["format", "spec", "optimizer", "train", "optim_step", "kind"].contains($0.key) }
+    }
+
+    /// Loads the checkpoint file at `path`.
+    public static func load(_ path: String) throws -> Checkpoint { try Checkpoint(RecordReader.single(path), source: path) }
+
+    /// An optimiser for the model with the saved moments restored.
+    public func restoredOptimizer() -> Optimizer {
+        let named = model.namedParameters
+        let opt = Optimizer(optimizer, parameters: named.map(\.tensor))
+        switch opt {
+        case .adam(let a):
+            let m = named.map { moments["optim.exp_avg." + $0.name] ?? [Float](repeating: 0, count: $0.tensor.count) }
+            let v = named.map { moments["optim.exp_avg_sq." + $0.name] ?? [Float](repeating: 0, count: $0.tensor.count) }
+            a.restore(step: Int(moments["step"]?.first ?? 0), m: m, v: v)
+        case .sgd(let s):
+            s.restore(named.map { moments["optim.momentum_buffer." + $0.name] })
+        }
+        return opt
+    }
+
+    private func json<T: Encodable>(_ v: T) throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return String(decoding: try e.encode(v), as: UTF8.self)
+    }
+}

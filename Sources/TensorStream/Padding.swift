@@ -1,0 +1,54 @@
+/// Stacking examples into one padded batch record.
+public enum Padding {
+    /// x [T,…] → [B, Tmax, …]; y [1] → [B]; y [T,…] → [B, Tmax, …]; len [B].
+    public static func batch(_ group: [Record], pad: Int32) throws -> Record {
+        guard let x0 = group[0]["x"] else { throw StreamError("example \(group[0].metadata["id"] ?? "?") has no x") }
+        let inner = Array(x0.shape.dropFirst())
+        let lengths = try group.map { r -> Int32 in
+            guard let x = r["x"], x.dtype == x0.dtype, Array(x.shape.dropFirst()) == inner, !x.shape.isEmpty else {
+                throw StreamError("example \(r.metadata["id"] ?? "?"): x \(r["x"].map { "\($0.dtype.rawValue) \($0.shape)" } ?? "missing") does not match the first example's \(x0.dtype.rawValue) [T, \(inner.map(String.init).joined(separator: ", "))]")
+            }
+            return Int32(x.shape[0])
+        }
+        let tMax = Int(lengths.max() ?? 0)
+        var out = Record(kind: .batch, metadata: ["ids": StreamMeta.list(group.map { $0.metadata["id"] ?? "" })])
+        out["x"] = stack(group.map { $0["x"]! }, tMax: tMax, intPad: pad)
+        out["len"] = StreamTensor(lengths, shape: [group.count])
+        if let y0 = group[0]["y"] {
+            let ys = try group.map { r -> StreamTensor in
+                guard let y = r["y"], y.dtype == y0.dtype, y.shape.count == y0.shape.count else {
+                    throw StreamError("example \(r.metadata["id"] ?? "?"): y does not match the first example's")
+                }
+                return y
+            }
+            if y0.shape == [1] {
+                out["y"] = ys.count == 1 ? StreamTensor(shape: [1], values: y0.values)
+                    : concatenated(ys, shape: [group.count])
+            } else {
+                out["y"] = stack(ys, tMax: tMax, intPad: -100)
+            }
+        }
+        return out
+    }
+
+    public static func concatenated(_ ts: [StreamTensor], shape: [Int]) -> StreamTensor {
+        switch ts[0].values {
+        case .f32: return StreamTensor(shape: shape, values: .f32(ts.flatMap(\.floats)))
+        default: return StreamTensor(shape: shape, values: .i32(ts.flatMap { $0.ints ?? [] }))
+        }
+    }
+
+    /// [T_i, …] each → [B, tMax, …], padded at the end.
+    public static func stack(_ ts: [StreamTensor], tMax: Int, intPad: Int32) -> StreamTensor {
+        let inner = ts[0].shape.dropFirst().reduce(1, *)
+        let shape = [ts.count, tMax] + Array(ts[0].shape.dropFirst())
+        if case .f32 = ts[0].values {
+            var v = [Float](repeating: 0, count: ts.count * tMax * inner)
+            for (i, t) in ts.enumerated() { v.replaceSubrange((i * tMax * inner)..<(i * tMax * inner + t.count), with: t.floats) }
+            return StreamTensor(shape: shape, values: .f32(v))
+        }
+        var v = [Int32](repeating: intPad, count: ts.count * tMax * inner)
+        for (i, t) in ts.enumerated() { v.replaceSubrange((i * tMax * inner)..<(i * tMax * inner + t.count), with: t.ints ?? []) }
+        return StreamTensor(shape: shape, values: .i32(v))
+    }
+}

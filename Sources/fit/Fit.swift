@@ -1,0 +1,280 @@
+import ArgumentParser
+import Foundation
+import Models
+import NN
+import Tensor
+import TensorStream
+import ToolKit
+
+/// Trains a model on a stream and writes a checkpoint.
+struct Fit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fit",
+        abstract: "Train a recurrent model on a tensor stream and write a checkpoint.",
+        discussion: """
+            The task (classify, tag, lm, regress), vocabulary, classes and feature width come \
+            from the stream's meta. A stream of examples is batched here (--batch, shuffled \
+            each epoch unless --no-shuffle); a stream of batches is used as it is.
+
+            Presets (--model):
+            \(Presets.help)
+
+            Or a spec: --cell gru --hidden 128,128 --bidirectional --embed 64 --head last.
+
+            Examples:
+              wav2seq --length 4000 train/*.wav | fit --model rnn4 --epochs 5 -o digits.ckpt
+              charidx --steps 35 train.txt | fit --model charlm --clip 5 --val valid.stream -o lm.ckpt
+              fit --resume lm.ckpt --epochs 4 -o lm.ckpt train.stream
+            Interrupt (Ctrl-C) writes the checkpoint and exits; a NaN loss stops with the last good one kept.
+            """)
+
+    @Argument(help: "Training streams; none or '-' reads standard input.") var inputs: [String] = []
+    @Option(name: .shortAndLong, help: "Checkpoint file (written atomically; default: standard output at the end).")
+    var output: String?
+    @Option(help: "A preset model (see above).") var model: String?
+    @Option(help: "Recurrent cell: rnn_tanh, rnn_relu, gru, lstm.") var cell: CellKind?
+    @Option(help: "Hidden size per layer, comma-separated (e.g. 128,128).") var hidden: String?
+    @Option(help: "Embedding size (id inputs).") var embed: Int?
+    @Flag(inversion: .prefixedNo, help: "Bidirectional layers.") var bidirectional: Bool?
+    @Option(help: "Head: last (final state), step (every step), flatten.") var head: ModelSpec.Head?
+    @Option(help: "Dropout between recurrent layers.") var dropout: Float?
+    @Flag(help: "Carry the recurrent state from batch to batch.") var stateful = false
+
+    @Option(help: "Epochs (in all, counting those of a resumed checkpoint).") var epochs = 1
+    @Option(help: "Optimiser: adam or sgd.") var optimizer = "adam"
+    @Option(help: "Learning rate.") var lr: Float = 1e-3
+    @Option(help: "SGD momentum.") var momentum: Float = 0
+    @Option(help: "Weight decay (L2, as torch.optim).") var weightDecay: Float = 0
+    @Option(help: "Clip the gradient norm to this.") var clip: Float?
+    @Option(help: "Examples per batch, when the stream holds examples.") var batch = 32
+    @Flag(inversion: .prefixedNo, help: "Shuffle examples (or ready-made batches) each epoch (default: on for classify, off for lm/regress).")
+    var shuffle: Bool?
+    @Option(help: "Seed for initialisation, data order and dropout.") var seed: UInt64 = 0
+    @Option(help: "CPU threads.") var threads: Int?
+    @Option(help: "Validation stream: loss and accuracy/perplexity after each epoch (and each --val-every).")
+    var val: String?
+    @Option(help: "Also validate every N steps.") var valEvery: Int?
+    @Flag(help: "With --val: the checkpoint keeps the parameters of the best validation loss (early stopping).")
+    var keepBest = false
+    @Option(help: "Initialise the embedding from a GloVe-format text file (word v1 … vD).") var initEmbed: String?
+    @Option(help: "Continue training from this checkpoint (optimiser moments, step, data position).")
+    var resume: String?
+    @Option(help: "Also write the checkpoint every N steps.") var saveEvery: Int?
+    @Option(help: "Append metrics as JSON lines to FILE.") var log: String?
+    @Option(help: "Stop after this many steps in all.") var maxSteps: Int?
+    @Option(help: "Device: cpu or cuda.") var device: Device = .cpu
+
+    func validate() throws {
+        if model == nil && cell == nil && resume == nil { throw ValidationError("give --model NAME, a spec (--cell …), or --resume CKPT") }
+        if let model, !Presets.names.contains(model) { throw ValidationError("unknown model '\(model)'; presets: \(Presets.names.joined(separator: ", "))") }
+        if epochs < 1 || batch < 1 { throw ValidationError("--epochs and --batch must be at least 1") }
+        if !["adam", "sgd"].contains(optimizer) { throw ValidationError("--optimizer is adam or sgd") }
+        if keepBest && val == nil { throw ValidationError("--keep-best needs --val") }
+    }
+
+    func run() throws {
+        _ = try device.backend()  // a clear error where the device is missing
+        if let threads { CPUBackend.shared.threads = max(1, threads) }
+        let data = try Dataset(try StreamReader(try openInputs(inputs)))
+        let valData = try val.map { try Dataset(try StreamReader(try openInputs([$0]))) }
+        if let valData, let field = StreamMeta.disagreement(data.meta.fields.filter { $0.key == "vocab" || $0.key == "classes" },
+                                                             valData.meta.fields.filter { $0.key == "vocab" || $0.key == "classes" }) {
+            throw ToolError("\(val!): its \(field) differ from the training stream's")
+        }
+        var checkpoint = try resume.map { try Checkpoint.load($0) } ?? Checkpoint(
+            model: SequenceModel(try buildSpec(data), seed: seed), optimizer: optimizerConfig(), train: trainState(),
+            dataMeta: data.meta.fields)
+        if resume != nil, let field = StreamMeta.disagreement(checkpoint.dataMeta.filter { $0.key == "vocab" || $0.key == "classes" },
+                                                              data.meta.fields.filter { $0.key == "vocab" || $0.key == "classes" }) {
+            throw ToolError("\(resume!): the checkpoint's \(field) differ from the training stream's")
+        }
+        let net = checkpoint.model
+        if let initEmbed, resume == nil { try loadEmbedding(initEmbed, into: net, vocab: data.meta.vocab ?? []) }
+        let opt = checkpoint.restoredOptimizer()
+        var state = checkpoint.train
+        let spec = net.spec
+        let shuffling = shuffle ?? (spec.task == "classify")
+        let pad = Int32(data.meta.fields["pad_id"] ?? "0") ?? 0
+        let logFile = try log.map { try LogFile($0) }
+        let interrupt = Interrupt()
+        let progress = Progress(enabled: isatty(2) != 0)
+
+        func save() throws {
+            checkpoint.train = state
+            let record = try checkpoint.record(optimizerState: opt)
+            let out = try ByteOutput(path: output)
+            try out.write(Codec.encode(record))
+            try out.commit()
+        }
+        var best: Checkpoint? = nil
+        func validate(_ label: String) throws {
+            guard let valData else { return }
+            let carried = net.state
+            net.training = false
+            net.resetState()
+            var m = Metrics()
+            for r in try valData.epoch(0, size: batch, shuffle: false, seed: 0, pad: pad) {
+                m.add(try net.evaluate(Batch(r, spec: spec)).metrics)
+            }
+            net.training = true
+            net.state = carried
+            note("  \(label) valid: \(describe(m, spec))")
+            try logFile?.write(["event": "valid", "epoch": state.epoch, "step": state.step, "loss": m.loss,
+                                "accuracy": spec.loss == .mse ? Double.nan : m.accuracy])
+            if keepBest, m.loss < (state.bestValidLoss ?? .infinity) {
+                state.bestValidLoss = m.loss
+                checkpoint.train = state
+                best = try Checkpoint(try checkpoint.record(optimizerState: opt), source: "memory")
+            }
+        }
+
+        note("fit: \(spec.name) (\(spec.cell.rawValue), \(net.parameterCount) parameters), \(data.count) training examples"
+             + (valData.map { ", \($0.count) validation" } ?? "") + ", task \(spec.task)")
+        net.training = true
+        var stopped = false
+        epochLoop: while state.epoch < epochs {
+            let batches = try data.epoch(state.epoch, size: batch, shuffle: shuffling, seed: state.seed, pad: pad)
+            if state.batchInEpoch == 0 { net.resetState() }
+            let start = Date()
+            var sum = 0.0, seen = 0
+            while state.batchInEpoch < batches.count {
+                let b = try Batch(batches[state.batchInEpoch], spec: spec)
+                let loss = try net.trainStep(b, optimizer: opt, clip: clip)
+                guard loss.isFinite else {
+                    throw ToolError("loss became \(loss) at epoch \(state.epoch + 1), step \(state.step + 1); "
+                                    + (output.map { "\($0) keeps the last good checkpoint" } ?? "no checkpoint written")
+                                    + " (try a lower --lr or --clip)")
+                }
+                state.batchInEpoch += 1
+                state.step += 1
+                sum += Double(loss); seen += 1
+                progress.show(epoch: state.epoch + 1, of: epochs, batch: state.batchInEpoch, of: batches.count,
+                              loss: sum / Double(seen), since: start)
+                try logFile?.write(["event": "step", "epoch": state.epoch, "step": state.step, "loss": Double(loss)])
+                if let saveEvery, output != nil, state.step % saveEvery == 0 { try save() }
+                if let valEvery, state.step % valEvery == 0 { progress.clear(); try validate("step \(state.step)") }
+                if interrupt.happened || (maxSteps.map { state.step >= $0 } ?? false) { stopped = true; break epochLoop }
+            }
+            progress.clear()
+            state.epoch += 1
+            state.batchInEpoch = 0
+            let secs = Date().timeIntervalSince(start)
+            note("epoch \(state.epoch)/\(epochs): train loss \(String(format: "%.4f", sum / Double(max(seen, 1))))"
+                 + (spec.task == "lm" ? String(format: " (ppl %.2f)", exp(sum / Double(max(seen, 1)))) : "")
+                 + String(format: ", %.1f s", secs))
+            try logFile?.write(["event": "epoch", "epoch": state.epoch, "step": state.step,
+                                "train_loss": sum / Double(max(seen, 1)), "seconds": secs])
+            try validate("epoch \(state.epoch)")
+            if output != nil && state.epoch < epochs { try save() }
+        }
+        if stopped { note(interrupt.happened ? "fit: interrupted at step \(state.step); writing the checkpoint" : "fit: reached --max-steps") }
+        if let best {
+            let out = try ByteOutput(path: output)
+            try out.write(Codec.encode(try best.record(optimizerState: best.restoredOptimizer())))
+            try out.commit()
+            note(String(format: "fit: kept the best validation loss %.4f", best.train.bestValidLoss ?? .nan))
+        } else {
+            try save()
+        }
+        if interrupt.happened { throw ExitCode(130) }
+    }
+
+    func buildSpec(_ data: Dataset) throws -> ModelSpec {
+        let meta = data.meta
+        let vocab = meta.vocab?.count ?? 0, classes = meta.classes?.count ?? 0
+        let first = data.isExamples ? data.examples[0] : data.batches[0]
+        let x = first["x"]
+        let features = meta.features ?? (x?.dtype == .f32 ? (x!.shape.count >= (data.isExamples ? 2 : 3) ? x!.shape.last! : 1) : 0)
+        var spec: ModelSpec
+        if let model {
+            spec = Presets.spec(model, vocab: vocab, classes: classes, features: features)!
+        } else {
+            spec = ModelSpec(name: "custom", task: meta.task ?? "classify", input: x?.dtype == .f32 ? .floats : .ids,
+                             vocabSize: vocab, embed: 64, features: features, cell: cell!, hidden: [128], head: .last,
+                             outputs: classes, loss: .crossEntropy)
+            switch spec.task {
+            case "lm", "tag": spec.head = .step; spec.outputs = vocab
+            case "regress": spec.head = .step; spec.outputs = max(features, 1); spec.loss = .mse
+            default: break
+            }
+        }
+        if let cell { spec.cell = cell }
+        if let hidden {
+            let h = hidden.split(separator: ",").compactMap { Int($0) }
+            guard !h.isEmpty, h.allSatisfy({ $0 > 0 }) else { throw ValidationError("--hidden takes sizes like 128 or 128,128") }
+            spec.hidden = h
+        }
+        if let embed { spec.embed = embed }
+        if let bidirectional { spec.bidirectional = bidirectional }
+        if let head { spec.head = head }
+        if let dropout { spec.dropout = dropout }
+        if stateful { spec.stateful = true }
+        if let initEmbed, spec.input == .ids { spec.embed = try gloveDimension(initEmbed) }
+        // checks against the data
+        if spec.input == .ids && vocab == 0 { throw ToolError("\(data.source): model \(spec.name) takes ids, but the stream's meta has no vocab") }
+        if spec.input == .floats && x?.dtype != .f32 { throw ToolError("\(data.source): model \(spec.name) takes float features, the stream holds ids") }
+        if spec.input == .ids && x?.dtype == .f32 { throw ToolError("\(data.source): model \(spec.name) takes ids, the stream holds floats") }
+        if spec.task == "classify" && spec.loss != .bce && classes < 2 { throw ToolError("\(data.source): a classifier needs the meta's classes (found \(classes))") }
+        if spec.loss == .bce && classes != 2 { throw ToolError("\(data.source): model \(spec.name) is a binary classifier; the stream has \(classes) classes") }
+        if spec.head == .flatten {
+            let t = x.map { data.isExamples ? $0.shape[0] : $0.shape[1] } ?? 0
+            spec.flattenSteps = spec.pooledSteps(t)
+            guard spec.flattenSteps >= 1 else { throw ToolError("\(data.source): inputs of \(t) steps are too short for \(spec.name)'s pooling") }
+        }
+        return spec
+    }
+
+    func optimizerConfig() -> OptimizerConfig {
+        var c = OptimizerConfig()
+        c.name = optimizer; c.lr = lr; c.momentum = momentum; c.weightDecay = weightDecay
+        return c
+    }
+
+    func trainState() -> TrainState {
+        var s = TrainState()
+        s.seed = seed
+        return s
+    }
+
+    func gloveDimension(_ path: String) throws -> Int {
+        var lines = TextLines(try openInputs([path]))
+        guard let first = try lines.nextLine() else { throw ToolError("\(path): empty") }
+        let n = first.text.split(separator: " ").count - 1
+        guard n >= 1 else { throw ToolError("\(first.place): not a GloVe line (word v1 … vD)") }
+        return n
+    }
+
+    func loadEmbedding(_ path: String, into net: SequenceModel, vocab: [String]) throws {
+        guard let emb = net.embedding else { throw ToolError("--init-embed: model \(net.spec.name) has no embedding") }
+        var index = [String: Int]()
+        for (i, w) in vocab.enumerated() { index[w] = i }
+        var values = emb.weight.values
+        let d = emb.dimension
+        var found = 0
+        var lines = TextLines(try openInputs([path]))
+        while let line = try lines.nextLine() {
+            guard let sp = line.text.firstIndex(of: " ") else { continue }
+            let word = String(line.text[..<sp])
+            guard let i = index[word] ?? index[word.lowercased()], values.count >= (i + 1) * d else { continue }
+            let nums = line.text[line.text.index(after: sp)...].split(separator: " ").compactMap { Float($0) }
+            guard nums.count == d else { throw ToolError("\(line.place): \(nums.count) values, expected \(d)") }
+            values.replaceSubrange((i * d)..<((i + 1) * d), with: nums)
+            index[word] = nil
+            found += 1
+        }
+        emb.weight.assign(values)
+        note("fit: --init-embed: \(found) of \(vocab.count) vocabulary words found in \(path)")
+    }
+
+    func describe(_ m: Metrics, _ spec: ModelSpec) -> String {
+        switch spec.task {
+        case "lm": return String(format: "loss %.4f, perplexity %.2f", m.loss, exp(m.loss))
+        case "regress": return String(format: "MSE %.5f", m.loss)
+        default: return String(format: "loss %.4f, accuracy %.2f%% (%d/%d)", m.loss, 100 * m.accuracy, m.correct, m.count)
+        }
+    }
+}
+
+extension CellKind: ExpressibleByArgument {}
+extension ModelSpec.Head: ExpressibleByArgument {}
+extension Device: ExpressibleByArgument {}
