@@ -38,6 +38,7 @@ let package = Package(
         .executableTarget(name: "batch", dependencies: ["ToolKit", "Tensor"]),
         .executableTarget(name: "seqinfo", dependencies: ["ToolKit"]),
         .executableTarget(name: "fit", dependencies: ["ToolKit", "Models"]),
+        .executableTarget(name: "predict", dependencies: ["ToolKit", "Models"]),
         .executableTarget(name: "recur-bench", dependencies: [
             "NN", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
