@@ -39,6 +39,8 @@ let package = Package(
         .executableTarget(name: "seqinfo", dependencies: ["ToolKit"]),
         .executableTarget(name: "fit", dependencies: ["ToolKit", "Models"]),
         .executableTarget(name: "predict", dependencies: ["ToolKit", "Models"]),
+        .executableTarget(name: "sample", dependencies: ["ToolKit", "Models"]),
+        .executableTarget(name: "ppl", dependencies: ["ToolKit", "Models"]),
         .executableTarget(name: "recur-bench", dependencies: [
             "NN", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import Models
+import NN
+import Tensor
+import TensorStream
+import ToolKit
+
+/// Generates text from a character or word language model.
+struct Sample: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Generate text from a language-model checkpoint.",
+        discussion: """
+            The prime text runs through the model first; then each next token is drawn from \
+            softmax(logits / temperature), restricted to the --top-k most likely (or the most \
+            likely one with --greedy), and fed back. Text is written as it is generated.
+
+            Examples:
+              sample lm.ckpt --prime '窗外的' --length 100 --temperature 0.8
+              sample shakespeare.ckpt --prime 'ROMEO:' --top-k 5 --seed 3 | tee out.txt
+            """)
+
+    @Argument(help: "The checkpoint (task lm).") var checkpoint: String
+    @Option(help: "Text to start from.") var prime = ""
+    @Option(help: "Tokens to generate.") var length = 200
+    @Option(help: "Softmax temperature (lower: more conservative).") var temperature: Float = 1
+    @Option(help: "Draw only from the K most likely tokens.") var topK: Int?
+    @Flag(help: "Always take the most likely token.") var greedy = false
+    @Option(help: "Seed of the draws.") var seed: UInt64 = 0
+    @Flag(help: "Leave out prime characters that are not in the vocabulary (default: an error).") var skipUnknown = false
+    @Flag(help: "Do not echo the prime before the generated text.") var noPrime = false
+
+    func validate() throws {
+        if temperature <= 0 { throw ValidationError("--temperature must be positive") }
+        if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
+        if length < 0 { throw ValidationError("--length must not be negative") }
+    }
+
+    func run() throws {
+        let ckpt = try Checkpoint.load(checkpoint)
+        let net = ckpt.model, spec = net.spec
+        guard spec.head == .step, spec.input == .ids, let vocab = StreamMeta(ckpt.dataMeta).vocab else {
+            throw ToolError("\(checkpoint): not a language model (model \(spec.name), task \(spec.task))")
+        }
+        let words = ckpt.dataMeta["unit"] == "word" || ckpt.dataMeta["unit"] == "wordpiece"
+        var index = [String: Int32]()
+        for (i, t) in vocab.enumerated() where index[t] == nil { index[t] = Int32(i) }
+        let pieces: [String] = words ? prime.split(separator: " ").map(String.init) : prime.unicodeScalars.map { String($0) }
+        var ids = [Int32]()
+        for (i, p) in pieces.enumerated() {
+            if let id = index[p] { ids.append(id) }
+            else if !skipUnknown {
+                throw ToolError("--prime: \(words ? "word" : "character") '\(p)' at position \(i + 1) is not in the model's vocabulary (--skip-unknown leaves such out)")
+            }
+        }
+        net.training = false
+        var rng = RandomSource(seed: seed)
+        let out = try ByteOutput(path: nil)
+        if !noPrime && !prime.isEmpty { try out.write(prime); try out.flush() }
+        let sep = words ? " " : ""
+        try noGrad {
+            // state carried from step to step: run the prime, then one token at a time
+            var carried: (h: Tensor, c: Tensor?)? = nil
+            var last: [Float]
+            func step(_ tokens: [Int32]) throws -> [Float] {
+                guard let emb = net.embedding else { return [] }
+                let x = try emb(tokens, shape: [1, tokens.count])
+                let (o, h, c) = try net.layers[0].forward(x, h0: carried?.h, c0: carried?.c)
+                carried = (h, c)
+                return net.fc(o.select(axis: 1, index: -1)).values
+            }
+            guard !net.spec.separateLayers else { throw ToolError("\(checkpoint): sampling needs a single recurrent stack") }
+            last = try step(ids.isEmpty ? [Int32(index["\n"] ?? 0)] : ids)
+            for _ in 0..<length {
+                let next = draw(last, &rng)
+                try out.write((words ? sep : "") + vocab[Int(next)])
+                try out.flush()
+                last = try step([next])
+            }
+        }
+        try out.write("\n")
+        try out.commit()
+    }
+
+    func draw(_ logits: [Float], _ rng: inout RandomSource) -> Int32 {
+        if greedy { return Int32(logits.indices.max { logits[$0] < logits[$1] }!) }
+        var order = Array(logits.indices)
+        if let topK, topK < logits.count {
+            order.sort { logits[$0] > logits[$1] }
+            order = Array(order.prefix(topK))
+        }
+        let m = order.map { logits[$0] }.max()!
+        let w = order.map { Double(exp(($0 == $0 ? logits[$0] - m : 0) / temperature)) }
+        let total = w.reduce(0, +)
+        var u = Double(rng.uniform()) * total
+        for (k, wi) in zip(order, w) { u -= wi; if u <= 0 { return Int32(k) } }
+        return Int32(order.last!)
+    }
+}
