@@ -46,7 +46,9 @@ let package = Package(
         ]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "TensorStreamTests", dependencies: ["TensorStream", "ToolKit"]),
-        .testTarget(name: "ToolTests", dependencies: ["TensorStream", "charidx", "num2seq", "batch", "seqinfo"]),
+        .testTarget(name: "ToolTests", dependencies: [
+            "TensorStream", "Models", "charidx", "num2seq", "batch", "seqinfo", "fit", "predict", "sample", "ppl",
+        ]),
         .testTarget(name: "NNTests", dependencies: ["NN"], resources: [.copy("Fixtures")]),
     ]
 )
