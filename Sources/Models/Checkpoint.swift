@@ -18,6 +18,10 @@ public struct TrainState: Codable, Sendable, Equatable {
     public var dropoutRNG: [[UInt64]] = []
     /// Best validation loss so far (for keeping the best model), if any.
     public var bestValidLoss: Double?
+    /// Batching and clipping of the run, kept so that a resumed run goes on alike.
+    public var batchSize = 32
+    public var shuffle = true
+    public var clip: Float?
     public init() {}
 }
 

@@ -45,6 +45,10 @@ extension ParsableCommand {
         } catch let e as ValidationError {
             usageError(name, e.message)
         } catch {
+            // --help and --version arrive here: ArgumentParser's built-in help command throws them from run()
+            let code = exitCode(for: error)
+            if code == .success { print(fullMessage(for: error)); Glibc.exit(ExitStatus.success) }
+            if error is ExitCode { Glibc.exit(code.rawValue) }
             fail(name, "\(error)", ExitStatus.dataError)
         }
     }

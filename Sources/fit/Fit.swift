@@ -45,8 +45,8 @@ struct Fit: ParsableCommand {
     @Option(help: "Learning rate.") var lr: Float = 1e-3
     @Option(help: "SGD momentum.") var momentum: Float = 0
     @Option(help: "Weight decay (L2, as torch.optim).") var weightDecay: Float = 0
-    @Option(help: "Clip the gradient norm to this.") var clip: Float?
-    @Option(help: "Examples per batch, when the stream holds examples.") var batch = 32
+    @Option(help: "Clip the gradient norm to this (default: none, or the resumed run's).") var clip: Float?
+    @Option(help: "Examples per batch, when the stream holds examples (default 32, or the resumed run's).") var batch: Int?
     @Flag(inversion: .prefixedNo, help: "Shuffle examples (or ready-made batches) each epoch (default: on for classify, off for lm/regress).")
     var shuffle: Bool?
     @Option(help: "Seed for initialisation, data order and dropout.") var seed: UInt64 = 0
@@ -67,7 +67,7 @@ struct Fit: ParsableCommand {
     func validate() throws {
         if model == nil && cell == nil && resume == nil { throw ValidationError("give --model NAME, a spec (--cell …), or --resume CKPT") }
         if let model, !Presets.names.contains(model) { throw ValidationError("unknown model '\(model)'; presets: \(Presets.names.joined(separator: ", "))") }
-        if epochs < 1 || batch < 1 { throw ValidationError("--epochs and --batch must be at least 1") }
+        if epochs < 1 || (batch ?? 1) < 1 { throw ValidationError("--epochs and --batch must be at least 1") }
         if !["adam", "sgd"].contains(optimizer) { throw ValidationError("--optimizer is adam or sgd") }
         if keepBest && val == nil { throw ValidationError("--keep-best needs --val") }
     }
@@ -93,7 +93,11 @@ struct Fit: ParsableCommand {
         let opt = checkpoint.restoredOptimizer()
         var state = checkpoint.train
         let spec = net.spec
-        let shuffling = shuffle ?? (spec.task == "classify")
+        if resume == nil { state.shuffle = shuffle ?? (spec.task == "classify") }
+        else if let shuffle { state.shuffle = shuffle }
+        if let batch { state.batchSize = batch }
+        if let clip { state.clip = clip }
+        let shuffling = state.shuffle, batch = state.batchSize, clip = state.clip
         let pad = Int32(data.meta.fields["pad_id"] ?? "0") ?? 0
         let logFile = try log.map { try LogFile($0) }
         let interrupt = Interrupt()

@@ -10,6 +10,13 @@ final class Interrupt: @unchecked Sendable {
     init() {
         signal(SIGINT) { _ in Interrupt.flag = 1 }
         signal(SIGTERM) { _ in Interrupt.flag = 1 }
+        // A parent may have started us with these signals blocked (threads of
+        // Dispatch block them, and a spawned child inherits the mask).
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
     var happened: Bool { Interrupt.flag != 0 }
 }
