@@ -75,7 +75,7 @@ public enum AudioFile {
         let hint = info.frames > 0 && info.frames < Int64(maxFrames) ? Int(info.frames) : 0
         var samples = [Float]()
         samples.reserveCapacity(min(hint, 1 << 24) * channels)
-        let block = 1 << 14
+        let block = hint > 0 ? min(max(hint, 1024), 1 << 14) : 1 << 14   // short files: a short buffer
         var chunk = [Float](repeating: 0, count: block * channels)
         while true {
             let got = chunk.withUnsafeMutableBufferPointer { sf_readf_float(file, $0.baseAddress, sf_count_t(block)) }

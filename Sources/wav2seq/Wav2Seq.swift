@@ -23,6 +23,9 @@ struct Wav2Seq: ParsableCommand {
         Classes are the sorted distinct labels unless --classes fixes them (and their ids): \
         give --classes when making train and test streams separately, so that the ids agree.
 
+        For more than a few thousand files, pass the names with --list (find ... | wav2seq \
+        --list -): the argument parser takes time quadratic in the number of arguments.
+
         With --mel N, x holds N log-mel bands per frame instead of samples: frames of --win \
         samples every --hop samples, Hann window, FFT of the next power of two, power \
         spectrum, triangular mel filters (--mel-scale htk or slaney), log(mel + 1e-6). \
