@@ -42,9 +42,17 @@ public struct FFT: Sendable {
                 swap(&im[i], &im[j])
             }
         }
+        // first stage (len 2): the twiddle is 1, so no products
+        var a = 0
+        while a + 1 < n {
+            let (br, bi) = (re[a + 1], im[a + 1])
+            re[a + 1] = re[a] - br; im[a + 1] = im[a] - bi
+            re[a] += br; im[a] += bi
+            a += 2
+        }
         cosT.withUnsafeBufferPointer { c in
             sinT.withUnsafeBufferPointer { s in
-                var len = 2
+                var len = 4
                 while len <= n {
                     let halfLen = len / 2
                     let stride = n / len          // twiddle index step for this stage
@@ -110,15 +118,23 @@ public struct RealFFT: Sendable {
         let zr = scratch, zi = scratch + h
         for m in 0..<h { zr[m] = x[2 * m]; zi[m] = x[2 * m + 1] }
         complex.forward(zr, zi)
-        for k in 0...h {
-            let a = k % h, b = (h - k) % h          // Z_k and Z_{n/2−k}, indices mod n/2
-            let er = 0.5 * (zr[a] + zr[b]), ei = 0.5 * (zi[a] - zi[b])
-            // O_k = (Z_k − conj Z_{n/2−k}) / 2i
-            let or = 0.5 * (zi[a] + zi[b]), oi = -0.5 * (zr[a] - zr[b])
-            let wr = cosT[k], wi = sinT[k]
-            let xr = er + wr * or - wi * oi
-            let xi = ei + wr * oi + wi * or
-            power[k] = xr * xr + xi * xi
+        // k = 0 and k = n/2 use Z_0 alone: X_0 = Re Z_0 + Im Z_0, X_{n/2} = Re Z_0 − Im Z_0 (both real)
+        let x0 = zr[0] + zi[0], xh = zr[0] - zi[0]
+        power[0] = x0 * x0
+        power[h] = xh * xh
+        cosT.withUnsafeBufferPointer { c in
+            sinT.withUnsafeBufferPointer { s in
+                for k in 1..<max(h, 1) {
+                    let b = h - k                         // Z_k and Z_{n/2−k}
+                    let er = 0.5 * (zr[k] + zr[b]), ei = 0.5 * (zi[k] - zi[b])
+                    // O_k = (Z_k − conj Z_{n/2−k}) / 2i
+                    let or = 0.5 * (zi[k] + zi[b]), oi = -0.5 * (zr[k] - zr[b])
+                    let wr = c[k], wi = s[k]
+                    let xr = er + wr * or - wi * oi
+                    let xi = ei + wr * oi + wi * or
+                    power[k] = xr * xr + xi * xi
+                }
+            }
         }
     }
 
