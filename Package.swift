@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
         .executable(name: "recur-bench", targets: ["recur-bench"]),
+        .executable(name: "wav2seq", targets: ["wav2seq"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -44,11 +45,19 @@ let package = Package(
         .executableTarget(name: "recur-bench", dependencies: [
             "NN", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Audio decoding (libsndfile), resampling, silence trimming, log-mel features.
+        .target(name: "AudioKit", dependencies: ["CSndFile"]),
+        .executableTarget(name: "wav2seq", dependencies: [
+            "AudioKit", "TensorStream", "ToolKit", "CSndFile",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "TensorStreamTests", dependencies: ["TensorStream", "ToolKit"]),
         .testTarget(name: "ToolTests", dependencies: [
             "TensorStream", "Models", "charidx", "num2seq", "batch", "seqinfo", "fit", "predict", "sample", "ppl",
         ]),
         .testTarget(name: "NNTests", dependencies: ["NN"], resources: [.copy("Fixtures")]),
+        // Depends on the wav2seq executable so that it is built before its end-to-end tests run.
+        .testTarget(name: "Wav2SeqTests", dependencies: ["AudioKit", "TensorStream", "wav2seq"]),
     ]
 )

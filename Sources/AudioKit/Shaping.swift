@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Silence trimming and fixing a signal's length.
+public enum Shaping {
+    /// The part of `x` that is not silence at either end.
+    ///
+    /// The signal is cut into frames of `frameMs` milliseconds every `hopMs`;
+    /// a frame is silent when its RMS is more than `db` decibels below the RMS
+    /// of the loudest frame (the measure librosa.effects.trim uses, there
+    /// called top_db). The range runs from the start of the first loud frame
+    /// to the end of the last one. An all-zero signal is returned whole (there
+    /// is nothing to measure against); a signal shorter than one frame is one
+    /// frame.
+    ///
+    /// - Parameters:
+    ///   - x: samples [n]
+    ///   - sampleRate: of `x`, to turn milliseconds into samples
+    ///   - db: threshold below the loudest frame, in dB (positive, e.g. 40)
+    /// - Returns: a range of indices into `x`
+    public static func nonSilentRange(_ x: [Float], sampleRate: Int, db: Double,
+                                      frameMs: Double = 20, hopMs: Double = 5) -> Range<Int> {
+        let n = x.count
+        let frame = max(1, Int((Double(sampleRate) * frameMs / 1000).rounded()))
+        let hop = max(1, Int((Double(sampleRate) * hopMs / 1000).rounded()))
+        guard n > frame else { return 0..<n }
+        // prefix sums of squares, in Double so long files do not lose precision
+        var prefix = [Double](repeating: 0, count: n + 1)
+        for i in 0..<n { prefix[i + 1] = prefix[i] + Double(x[i]) * Double(x[i]) }
+        // frames start at 0, hop, 2·hop, ...; the last one is moved back to end at n
+        var starts = Array(stride(from: 0, through: n - frame, by: hop))
+        if let last = starts.last, last + frame < n { starts.append(n - frame) }
+        var energies = [Double](repeating: 0, count: starts.count)
+        var loudest = 0.0
+        for (k, s) in starts.enumerated() {
+            energies[k] = prefix[s + frame] - prefix[s]   // mean square × frame; compared as ratios
+            loudest = max(loudest, energies[k])
+        }
+        guard loudest > 0 else { return 0..<n }
+        let threshold = loudest * pow10(-db / 10)        // RMS ratio 10^(−db/20), squared
+        guard let first = energies.firstIndex(where: { $0 >= threshold }),
+              let last = energies.lastIndex(where: { $0 >= threshold }) else { return 0..<n }
+        return starts[first]..<(starts[last] + frame)
+    }
+
+    /// Where the content sits when `fit` pads or cuts.
+    public enum Alignment: String, Sendable, CaseIterable {
+        /// Keep the beginning: pad with zeros at the end, or cut the end.
+        case start
+        /// Centre the content: pad or cut equally at both ends (the odd sample at the end).
+        case center
+    }
+
+    /// `x` padded with zeros or cut to exactly `length` samples.
+    public static func fit(_ x: [Float], to length: Int, alignment: Alignment = .start) -> [Float] {
+        let n = x.count
+        if n == length { return x }
+        var out = [Float](repeating: 0, count: length)
+        switch alignment {
+        case .start:
+            let k = min(n, length)
+            for i in 0..<k { out[i] = x[i] }
+        case .center:
+            if n < length {
+                let offset = (length - n) / 2
+                for i in 0..<n { out[offset + i] = x[i] }
+            } else {
+                let offset = (n - length) / 2
+                for i in 0..<length { out[i] = x[offset + i] }
+            }
+        }
+        return out
+    }
+}
+
+/// 10^x
+@inline(__always) func pow10(_ x: Double) -> Double {
+    exp(x * 2.302585092994046)
+}

@@ -1,0 +1,297 @@
+import ArgumentParser
+import AudioKit
+import Foundation
+import TensorStream
+import ToolKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Wav2Seq: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wav2seq",
+        abstract: "Turn audio files (WAV, FLAC, OGG, ...) into a tensor stream of labelled examples.",
+        discussion: """
+        Each file is decoded with libsndfile, mixed down to mono (the mean of the channels), \
+        resampled to --rate with a Kaiser-windowed sinc filter, trimmed of silence at both \
+        ends, and padded with zeros or cut to --length samples. The stream starts with a meta \
+        record (task classify, the class names, sample_rate, features) and holds one example \
+        per file: x float32 [T, F], y int32 [1] (the class id), id = the path.
+
+        The label is the first character of the file name, or the first capture group of \
+        --label-pattern searched in it; --label-dir uses the name of the file's folder instead. \
+        Classes are the sorted distinct labels unless --classes fixes them (and their ids): \
+        give --classes when making train and test streams separately, so that the ids agree.
+
+        For more than a few thousand files, pass the names with --list (find ... | wav2seq \
+        --list -): the argument parser takes time quadratic in the number of arguments.
+
+        With --mel N, x holds N log-mel bands per frame instead of samples: frames of --win \
+        samples every --hop samples, Hann window, FFT of the next power of two, power \
+        spectrum, triangular mel filters (--mel-scale htk or slaney), log(mel + 1e-6). \
+        --length still counts samples, before featurisation: --length 4000 --win 200 --hop 80 \
+        gives 1 + (4000 - 200) / 80 = 48 frames.
+
+        Examples:
+          wav2seq --length 4000 data/train/*.wav > train.stream
+          wav2seq --length 4000 --classes 0,1,2,3,4,5,6,7,8,9 data/test/*.wav -o test.stream
+          find data -name '*.flac' > files.txt; wav2seq --list files.txt --rate 16000 --mel 40 > mel.stream
+          wav2seq --label-dir --rate 16000 --length 16000 speech_commands/*/*.wav > commands.stream
+          wav2seq --label-pattern '^([a-z]+)_' --no-trim clips/*.ogg | batch --size 8 | fit --model rnn4
+        """
+    )
+
+    @Argument(help: ArgumentHelp("Audio files (anything libsndfile reads: WAV, FLAC, OGG/Vorbis, AIFF, ...).", valueName: "file"))
+    var files: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Also read file paths from FILE, one per line (- for standard input; blank lines are skipped).", valueName: "file"))
+    var list: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Output sample rate in Hz.", valueName: "hz"))
+    var rate: Int = 8000
+
+    @Option(name: .long, help: ArgumentHelp("Trim leading and trailing frames more than DB decibels below the loudest frame.", valueName: "db"))
+    var trim: Double = 40
+
+    @Flag(name: .customLong("no-trim"), help: "Keep leading and trailing silence.")
+    var noTrim = false
+
+    @Option(name: .long, help: ArgumentHelp("Pad with zeros or cut to N samples (at --rate, before features). Default: each file's own length.", valueName: "n"))
+    var length: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Where --length keeps the content: start (pad or cut at the end) or center (at both ends).", valueName: "start|center"))
+    var align: String = "start"
+
+    @Option(name: .long, help: ArgumentHelp("Label = the first capture group (or the whole match) of REGEX searched in the file name.", valueName: "regex"))
+    var labelPattern: String?
+
+    @Flag(name: .long, help: "Take the label from the name of the file's folder instead of the file name.")
+    var labelDir = false
+
+    @Option(name: .long, help: ArgumentHelp("Class names in id order, comma-separated. Default: the sorted distinct labels.", valueName: "a,b,c"))
+    var classes: String?
+
+    @Option(name: .long, help: ArgumentHelp("Log-mel features with N bands instead of the waveform.", valueName: "n"))
+    var mel: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Mel frame length: samples, or a duration such as 25ms or 0.025s.", valueName: "len"))
+    var win: String = "25ms"
+
+    @Option(name: .long, help: ArgumentHelp("Mel frame step: samples, or a duration such as 10ms.", valueName: "len"))
+    var hop: String = "10ms"
+
+    @Option(name: .long, help: ArgumentHelp("Mel scale: htk (torchaudio's default) or slaney (librosa's, with area-normalised filters).", valueName: "htk|slaney"))
+    var melScale: String = "htk"
+
+    @Option(name: .long, help: ArgumentHelp("Lowest mel filter edge in Hz.", valueName: "hz"))
+    var fmin: Double = 0
+
+    @Option(name: .long, help: ArgumentHelp("Highest mel filter edge in Hz. Default: --rate / 2.", valueName: "hz"))
+    var fmax: Double?
+
+    @Option(name: .long, help: ArgumentHelp("Files processed in parallel. Default: the number of CPUs.", valueName: "n"))
+    var threads: Int?
+
+    @Flag(name: .long, help: "Warn about unreadable files and leave them out instead of stopping.")
+    var skipBad = false
+
+    @OptionGroup var outputOptions: OutputOptions
+
+    func validate() throws {
+        guard rate >= 1, rate <= 1_000_000 else { throw ValidationError("--rate must be between 1 and 1000000 Hz") }
+        guard trim > 0, trim.isFinite else { throw ValidationError("--trim must be a positive number of decibels") }
+        if let length, length < 1 || length > 1 << 28 { throw ValidationError("--length must be between 1 and \(1 << 28)") }
+        guard Shaping.Alignment(rawValue: align) != nil else { throw ValidationError("--align must be start or center") }
+        guard MelScale(rawValue: melScale) != nil else { throw ValidationError("--mel-scale must be htk or slaney") }
+        if let mel, mel < 1 || mel > 4096 { throw ValidationError("--mel must be between 1 and 4096") }
+        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
+        if let fmax, !(fmax > fmin && fmax <= Double(rate) / 2) {
+            throw ValidationError("--fmax must be above --fmin and at most --rate / 2 (\(Double(rate) / 2))")
+        }
+        guard fmin >= 0, fmin < Double(rate) / 2 else { throw ValidationError("--fmin must be between 0 and --rate / 2") }
+    }
+
+    func run() throws {
+        var paths = files
+        for listFile in list {
+            var lines = TextLines(try openInputs([listFile]))
+            while let line = try lines.nextLine() {
+                if !line.text.isEmpty { paths.append(line.text) }
+            }
+        }
+        guard !paths.isEmpty else {
+            throw ValidationError(list.isEmpty ? "no audio files given" : "no audio files given (the --list files are empty)")
+        }
+
+        let frontend = Frontend(rate: rate, trimDB: noTrim ? nil : trim, length: length,
+                                alignment: Shaping.Alignment(rawValue: align) ?? .start, mel: try makeMel())
+        if let mel = frontend.mel, mel.filterbank.emptyBands > 0 {
+            note("wav2seq: warning: \(mel.filterbank.emptyBands) of the \(mel.bands) mel bands cover no FFT bin and are constant (use fewer bands or a longer --win)")
+        }
+
+        // Labels and classes first: the meta record needs the class list.
+        let labeler: Labeler
+        do { labeler = try Labeler(pattern: labelPattern, fromDirectory: labelDir) }
+        catch { throw ValidationError(error.message) }
+        var labels = [String]()
+        labels.reserveCapacity(paths.count)
+        for p in paths {
+            do { labels.append(try labeler.label(p)) } catch { throw ToolError("\(p): \(error.message)") }
+        }
+        let classNames: [String]
+        if let classes {
+            classNames = classes.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard !classNames.contains(""), Set(classNames).count == classNames.count else {
+                throw ValidationError("--classes must be distinct, non-empty names separated by commas")
+            }
+        } else {
+            classNames = Set(labels).sorted()
+        }
+        let classID = Dictionary(uniqueKeysWithValues: classNames.enumerated().map { ($1, Int32($0)) })
+        var ids = [Int32]()
+        ids.reserveCapacity(paths.count)
+        for (p, l) in zip(paths, labels) {
+            guard let id = classID[l] else { throw ToolError("\(p): label '\(l)' is not in --classes") }
+            ids.append(id)
+        }
+
+        var meta = StreamMeta()
+        meta.task = "classify"
+        meta.classes = classNames
+        meta.sampleRate = rate
+        meta.features = frontend.features
+        meta.fields["frontend"] = frontend.summary
+        meta.addTool(provenance())
+
+        let writer = StreamWriter(try outputOptions.open())
+        try writer.write(meta.record)
+        let features = frontend.features
+        let progress = isatty(2) == 1 ? Progress(total: paths.count) : nil
+        var skipped = 0
+        try forEachProcessed(paths, frontend: frontend, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount) { i, outcome in
+            switch outcome {
+            case .success(let (x, steps)):
+                try writer.write(Record(kind: .example, metadata: ["id": paths[i]], tensors: [
+                    ("x", StreamTensor(x, shape: [steps, features])),
+                    ("y", StreamTensor([ids[i]], shape: [1])),
+                ]))
+            case .failure(let error):
+                guard skipBad else { throw ToolError("\(paths[i]): \(error.message)") }
+                progress?.clear()
+                note("wav2seq: \(paths[i]): \(error.message) (skipped)")
+                skipped += 1
+            }
+            progress?.update(i + 1)
+        }
+        progress?.clear()
+        if skipped > 0 { note("wav2seq: skipped \(skipped) of \(paths.count) files") }
+        try writer.finish()
+    }
+
+    /// The command line for the meta record's `tools`, with the file arguments after
+    /// the first two replaced by a count: a stream made from 100,000 files would
+    /// otherwise carry megabytes of names in its header (and they are in the ids).
+    func provenance() -> String {
+        let full = commandLine()
+        guard files.count > 3 else { return full }
+        func quoted(_ a: String) -> String { a.contains(" ") ? "'\(a)'" : a }
+        var words = [String]()
+        var next = 0   // index in `files` of the next positional argument to look for
+        for (i, a) in CommandLine.arguments.enumerated() {
+            if i == 0 { words.append(full.split(separator: " ").first.map(String.init) ?? "wav2seq"); continue }
+            if next < files.count && a == files[next] {
+                next += 1
+                if next <= 2 { words.append(quoted(a)) } else if next == 3 { words.append("...(\(files.count) files)") }
+                continue
+            }
+            words.append(quoted(a))
+        }
+        return words.joined(separator: " ")
+    }
+
+    /// Frame lengths given as samples ("200") or durations ("25ms", "0.025s") at --rate.
+    func samples(_ text: String, option: String) throws -> Int {
+        let value: Double?
+        if text.hasSuffix("ms") { value = Double(text.dropLast(2)).map { $0 / 1000 * Double(rate) } }
+        else if text.hasSuffix("s") { value = Double(text.dropLast()).map { $0 * Double(rate) } }
+        else { value = Int(text).map(Double.init) }
+        guard let value, value.isFinite, value >= 1, value <= Double(1 << 20) else {
+            throw ValidationError("\(option) must be a number of samples or a duration such as 25ms (at least one sample)")
+        }
+        return Int(value.rounded())
+    }
+
+    func makeMel() throws -> LogMel? {
+        guard let mel else { return nil }
+        return LogMel(bands: mel, sampleRate: rate, win: try samples(win, option: "--win"), hop: try samples(hop, option: "--hop"),
+                      fmin: fmin, fmax: fmax, scale: MelScale(rawValue: melScale) ?? .htk)
+    }
+}
+
+/// Decodes and featurises `paths` on `threads` threads, a chunk at a time, and
+/// hands each outcome to `body` in the order of `paths` (so the output does not
+/// depend on the thread count).
+func forEachProcessed(_ paths: [String], frontend: Frontend, threads: Int,
+                      _ body: (Int, Result<(x: [Float], steps: Int), AudioError>) throws -> Void) throws {
+    let threads = max(1, threads)
+    let chunk = threads == 1 ? 1 : 16 * threads
+    var start = 0
+    while start < paths.count {
+        let end = min(paths.count, start + chunk)
+        let slots = Slots(count: end - start)
+        if threads == 1 {
+            slots.set(0, Result { () throws(AudioError) in try frontend.process(path: paths[start]) })
+        } else {
+            let base = start
+            DispatchQueue.concurrentPerform(iterations: min(threads, end - start)) { w in
+                var i = base + w
+                while i < end {
+                    let path = paths[i]
+                    slots.set(i - base, Result { () throws(AudioError) in try frontend.process(path: path) })
+                    i += threads
+                }
+            }
+        }
+        for i in start..<end { try body(i, slots.take(i - start)) }
+        start = end
+    }
+}
+
+/// Results written by worker threads at distinct indices, read after they finish.
+final class Slots: @unchecked Sendable {
+    private var storage: UnsafeMutableBufferPointer<Result<(x: [Float], steps: Int), AudioError>?>
+    init(count: Int) {
+        storage = .allocate(capacity: count)
+        storage.initialize(repeating: nil)
+    }
+    deinit {
+        storage.deinitialize()
+        storage.deallocate()
+    }
+    func set(_ i: Int, _ r: Result<(x: [Float], steps: Int), AudioError>) { storage[i] = r }
+    func take(_ i: Int) -> Result<(x: [Float], steps: Int), AudioError> {
+        let r = storage[i] ?? .failure(AudioError("not processed"))
+        storage[i] = nil
+        return r
+    }
+}
+
+/// "wav2seq: 1200/4200 files" on a terminal's stderr, redrawn at most ten times a second.
+final class Progress {
+    let total: Int
+    private var last = Date.distantPast
+    private var shown = false
+    init(total: Int) { self.total = total }
+    func update(_ done: Int) {
+        let now = Date()
+        guard done == total || now.timeIntervalSince(last) > 0.1 else { return }
+        last = now
+        FileHandle.standardError.write(Data("\rwav2seq: \(done)/\(total) files".utf8))
+        shown = true
+    }
+    func clear() {
+        guard shown else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        shown = false
+    }
+}

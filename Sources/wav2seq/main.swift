@@ -1,0 +1,1 @@
+Wav2Seq.runTool()
