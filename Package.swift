@@ -31,6 +31,8 @@ let package = Package(
         .target(name: "ToolKit", dependencies: [
             "TensorStream", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Text: BERT WordPiece, word tokenisation, vocabularies.
+        .target(name: "TextKit"),
         .executableTarget(name: "recur-bench", dependencies: [
             "NN", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
