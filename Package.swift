@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
         .executable(name: "recur-bench", targets: ["recur-bench"]),
+        .executable(name: "tok", targets: ["tok"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,6 +34,10 @@ let package = Package(
         ]),
         // Text: BERT WordPiece, word tokenisation, vocabularies.
         .target(name: "TextKit"),
+        .executableTarget(name: "tok", dependencies: [
+            "TextKit", "TensorStream", "ToolKit",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "recur-bench", dependencies: [
             "NN", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
