@@ -44,5 +44,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "TensorStreamTests", dependencies: ["TensorStream", "ToolKit"]),
         .testTarget(name: "NNTests", dependencies: ["NN"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TokTests", dependencies: ["TextKit", "TensorStream", "ToolKit", "CZlib"],
+                    resources: [.copy("Fixtures")]),
     ]
 )
