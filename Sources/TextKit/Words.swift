@@ -87,7 +87,7 @@ public struct WordBuffer: Sendable {
 ///
 /// - General categories (controls, punctuation, non-spacing marks) come from
 ///   Unicode 8.0 tables: a character assigned later has no category there and
-///   is an ordinary word character; six characters whose category changed
+///   is an ordinary word character; seven characters whose category changed
 ///   since 8.0 keep their old one (`legacyCategory`).
 /// - NFD uses Unicode 9.0 tables: a character assigned later is neither
 ///   decomposed nor reordered (combining class 0).
@@ -120,11 +120,16 @@ public enum BertChars {
     @inline(__always)
     static func legacyCategory(_ v: UInt32) -> LegacyClass? {
         switch v {
-        case 0x1885, 0x1886: return .other   // Mongolian Ali Gali baluda: Lo in 8.0, Mn since 9.0
-        case 0xA9BD: return .other           // Javanese consonant sign keret: Mc in 8.0, Mn since 12.0
-        case 0x111C9: return .punctuation         // Sharada sandhi mark: Po in 8.0, Mn since 11.0
-        case 0x166D: return .punctuation          // Canadian syllabics chi sign: Po in 8.0, So since 12.0
-        case 0x1734, 0x1171E: return .nonspacingMark // Hanunoo pamudpod, Ahom consonant sign medial ra: Mn in 8.0, Mc now
+        // Mongolian Ali Gali baluda: Lo in 8.0, Mn now.
+        case 0x1885, 0x1886: return .other
+        // Javanese consonant sign keret: Mc in 8.0, Mn now.
+        case 0xA9BD: return .other
+        // Sharada sandhi mark: Po in 8.0, Mn now.
+        case 0x111C9: return .punctuation
+        // Canadian syllabics chi sign: Po in 8.0, So now.
+        case 0x166D: return .punctuation
+        // Hanunoo pamudpod, Ahom consonant sign medial ra: Mn in 8.0, Mc now.
+        case 0x1734, 0x1171E: return .nonspacingMark
         default: return nil
         }
     }

@@ -73,6 +73,9 @@ struct Tok: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
+    /// Longest --length accepted (tokens).
+    static let maxLength = 1 << 24
+
     func validate() throws {
         if vocab != nil && wordVocab != nil { throw ValidationError("--vocab and --word-vocab exclude each other") }
         let building = vocab == nil && wordVocab == nil
@@ -92,6 +95,7 @@ struct Tok: ParsableCommand {
         if let length, length < (special ? 3 : 1) {
             throw ValidationError("--length must be at least \(special ? "3 with --special" : "1")")
         }
+        if let length, length > Self.maxLength { throw ValidationError("--length must be at most \(Self.maxLength)") }
         if classes != nil && !labels { throw ValidationError("--classes needs --labels") }
         if let names = try parsedClasses(), names.isEmpty { throw ValidationError("--classes is empty") }
     }

@@ -113,7 +113,7 @@ struct TokToolTests {
     }
 
     @Test func usageErrorsExitTwo() throws {
-        for args in [["--vocab", "a", "--word-vocab", "b"], ["--length", "0"], ["--classes", "a,b"],
+        for args in [["--vocab", "a", "--word-vocab", "b"], ["--length", "0"], ["--length", "99999999999"], ["--classes", "a,b"],
                      ["--labels", "--classes", "a,a"], ["--special"], ["--vocab", "v", "--max-size", "3"]] {
             let run = try Support.tok(args)
             #expect(run.status == 2, "\(args)")
