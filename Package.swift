@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .executable(name: "recur-bench", targets: ["recur-bench"]),
         .executable(name: "wav2seq", targets: ["wav2seq"]),
+        .executable(name: "tok", targets: ["tok"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,6 +43,12 @@ let package = Package(
         .executableTarget(name: "predict", dependencies: ["ToolKit", "Models"]),
         .executableTarget(name: "sample", dependencies: ["ToolKit", "Models"]),
         .executableTarget(name: "ppl", dependencies: ["ToolKit", "Models"]),
+        // Text: BERT WordPiece, word tokenisation, vocabularies.
+        .target(name: "TextKit"),
+        .executableTarget(name: "tok", dependencies: [
+            "TextKit", "TensorStream", "ToolKit",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "recur-bench", dependencies: [
             "NN", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -59,5 +66,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN"], resources: [.copy("Fixtures")]),
         // Depends on the wav2seq executable so that it is built before its end-to-end tests run.
         .testTarget(name: "Wav2SeqTests", dependencies: ["AudioKit", "TensorStream", "wav2seq"]),
+        .testTarget(name: "TokTests", dependencies: ["TextKit", "TensorStream", "ToolKit", "CZlib", "tok"],
+                    resources: [.copy("Fixtures")]),
     ]
 )

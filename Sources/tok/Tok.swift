@@ -1,0 +1,288 @@
+import ArgumentParser
+import Foundation
+import TensorStream
+import TextKit
+import ToolKit
+
+/// Text or `label<TAB>text` lines → token ids, as a tensor stream.
+struct Tok: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tok",
+        abstract: "Turn text lines, or label<TAB>text lines, into token ids (a tensor stream).",
+        discussion: """
+            One example per non-empty line: x = int32 token ids [T], y = int32 class id [1]
+            with --labels, id = "file:line". The stream starts with a meta record holding the
+            vocabulary, the classes, pad_id, unk_id and the command line.
+
+            Three ways to tokenise:
+              --vocab vocab.txt      BERT WordPiece with a vocab.txt (bert-base-uncased rules:
+                                     clean, lower-case, strip accents, split punctuation and
+                                     CJK ideographs, greedy longest-match ## pieces); ids match
+                                     HuggingFace BertWordPieceTokenizer without special tokens.
+                                     Streams line by line.
+              (no vocabulary)        words (whitespace; punctuation and CJK ideographs are words
+                                     of their own), vocabulary built from the input: <pad>=0,
+                                     <unk>=1, then the most frequent words. Reads all input into
+                                     memory first (two passes).
+              --word-vocab FILE      words, with a vocabulary written earlier by --vocab-out.
+                                     Streams line by line.
+            With --labels and no --classes, all input is read first to find the classes.
+
+            Examples:
+              tok --vocab vocab.txt --labels --length 15 < sst2.tsv | fit --model gru-sst > sst.ckpt
+              tok --vocab vocab.txt --special --length 64 reviews.txt.gz -o reviews.stream
+              tok --labels --lower --max-size 10000 --vocab-out words.txt train.tsv -o train.stream
+              tok --labels --lower --word-vocab words.txt --classes neg,pos test.tsv -o test.stream
+            """)
+
+    @Argument(help: "Text files ('-' or none: standard input; gzip is read transparently).")
+    var files: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("BERT WordPiece vocab.txt (one token per line, id = line number).", valueName: "file"))
+    var vocab: String?
+
+    @Flag(help: "With --vocab: keep case and accents (for a cased BERT vocabulary).")
+    var cased = false
+
+    @Flag(help: "With --vocab: wrap each line in [CLS] … [SEP].")
+    var special = false
+
+    @Option(name: .customLong("word-vocab"), help: ArgumentHelp("Word vocabulary written by --vocab-out: tokenise into words with it.", valueName: "file"))
+    var wordVocab: String?
+
+    @Option(name: .customLong("vocab-out"), help: ArgumentHelp("Write the vocabulary built from the input to FILE (one token per line).", valueName: "file"))
+    var vocabOut: String?
+
+    @Option(name: .customLong("max-size"), help: ArgumentHelp("Keep the N most frequent words (the vocabulary then has N + 2 entries).", valueName: "n"))
+    var maxSize: Int?
+
+    @Option(name: .customLong("min-count"), help: ArgumentHelp("Keep only words seen at least K times.", valueName: "k"))
+    var minCount: Int = 1
+
+    @Flag(help: "Lower-case words (word tokenisation; WordPiece lower-cases unless --cased).")
+    var lower = false
+
+    @Flag(help: "Lines are label<TAB>text; the label becomes the class id y.")
+    var labels = false
+
+    @Option(help: ArgumentHelp("Class names in id order, comma-separated (default: the sorted distinct labels).", valueName: "a,b,…"))
+    var classes: String?
+
+    @Option(help: ArgumentHelp("Pad (with the pad id) or cut every example to N tokens (default: variable length).", valueName: "n"))
+    var length: Int?
+
+    @OptionGroup var output: OutputOptions
+
+    /// Longest --length accepted (tokens).
+    static let maxLength = 1 << 24
+
+    func validate() throws {
+        if vocab != nil && wordVocab != nil { throw ValidationError("--vocab and --word-vocab exclude each other") }
+        let building = vocab == nil && wordVocab == nil
+        if !building {
+            if vocabOut != nil { throw ValidationError("--vocab-out needs a vocabulary built from the input (no --vocab or --word-vocab)") }
+            if maxSize != nil { throw ValidationError("--max-size needs a vocabulary built from the input (no --vocab or --word-vocab)") }
+            if minCount != 1 { throw ValidationError("--min-count needs a vocabulary built from the input (no --vocab or --word-vocab)") }
+        }
+        if vocab == nil {
+            if cased { throw ValidationError("--cased applies to WordPiece (--vocab)") }
+            if special { throw ValidationError("--special applies to WordPiece (--vocab)") }
+        } else if lower {
+            throw ValidationError("--lower applies to word tokenisation; WordPiece lower-cases unless --cased")
+        }
+        if let maxSize, maxSize < 0 { throw ValidationError("--max-size must be at least 0") }
+        if minCount < 1 { throw ValidationError("--min-count must be at least 1") }
+        if let length, length < (special ? 3 : 1) {
+            throw ValidationError("--length must be at least \(special ? "3 with --special" : "1")")
+        }
+        if let length, length > Self.maxLength { throw ValidationError("--length must be at most \(Self.maxLength)") }
+        if classes != nil && !labels { throw ValidationError("--classes needs --labels") }
+        if let names = try parsedClasses(), names.isEmpty { throw ValidationError("--classes is empty") }
+    }
+
+    /// The names given with --classes.
+    func parsedClasses() throws -> [String]? {
+        guard let classes else { return nil }
+        let names = classes.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        var seen = Set<String>()
+        for n in names {
+            if n.isEmpty { throw ValidationError("--classes has an empty name") }
+            if !seen.insert(n).inserted { throw ValidationError("--classes names '\(n)' twice") }
+        }
+        return names
+    }
+
+    func run() throws {
+        var engine = try TokenizerEngine(self)
+        var lines = TextLines(try openInputs(files))
+        let givenClasses = try parsedClasses()
+        var stats = Stats()
+        var shaper = Shaper(length: length, padID: engine.padID, wrap: engine.wrap)
+
+        let out = try output.open()
+        let writer = StreamWriter(out)
+
+        if !engine.needsAllInput && !(labels && givenClasses == nil) {
+            // Streaming: meta first, then one example per line.
+            let classIndex = givenClasses.map(Self.index)
+            try writeMeta(writer, engine: engine, classes: givenClasses)
+            var ids = [Int32]()
+            while let line = try lines.nextLine() {
+                guard let (label, text) = try split(line) else { stats.empty += 1; continue }
+                ids.removeAll(keepingCapacity: true)
+                stats.unknown += engine.encode(text, into: &ids)
+                if ids.isEmpty { stats.empty += 1; continue }
+                var y: Int32? = nil
+                if let label, let classIndex { y = try classId(label, classIndex, givenClasses!, line.place) }
+                try write(writer, shaper.shape(ids, &stats), y, line.place)
+            }
+        } else {
+            // Everything first: to build the vocabulary, or to find the classes.
+            var pending = [Pending]()
+            var fileNames = [String]()
+            var ids = [Int32]()
+            while let line = try lines.nextLine() {
+                guard let (label, text) = try split(line) else { stats.empty += 1; continue }
+                ids.removeAll(keepingCapacity: true)
+                stats.unknown += engine.encode(text, into: &ids)
+                if ids.isEmpty { stats.empty += 1; continue }
+                if fileNames.last != line.file { fileNames.append(line.file) }
+                pending.append(Pending(file: fileNames.count - 1, line: line.number, label: label, ids: ids))
+            }
+            let map = try engine.finishVocabulary(maxSize: maxSize, minCount: minCount, vocabOut: vocabOut)
+            if let map {
+                // Provisional ids → final ids; words left out become <unk>.
+                stats.unknown = 0
+                for i in pending.indices {
+                    for j in pending[i].ids.indices {
+                        let id = map[Int(pending[i].ids[j])]
+                        if id == engine.unknownID { stats.unknown += 1 }
+                        pending[i].ids[j] = id
+                    }
+                }
+            }
+            var names = givenClasses
+            if labels && names == nil {
+                // Sorted distinct labels, compared as bytes.
+                let distinct = Set(pending.compactMap { $0.label.map { Array($0.utf8) } })
+                names = distinct.sorted { $0.lexicographicallyPrecedes($1) }.map { String(decoding: $0, as: UTF8.self) }
+            }
+            let classIndex = names.map(Self.index)
+            try writeMeta(writer, engine: engine, classes: names)
+            for p in pending {
+                let place = "\(fileNames[p.file]):\(p.line)"
+                var y: Int32? = nil
+                if let label = p.label, let classIndex { y = try classId(label, classIndex, names!, place) }
+                try write(writer, shaper.shape(p.ids, &stats), y, place)
+            }
+        }
+        try writer.finish()
+        try engine.commitVocabulary()
+        note(stats.summary(length: length, vocabularySize: engine.vocabularySize, built: engine.needsAllInput))
+    }
+
+    struct Pending {
+        var file: Int
+        var line: Int
+        var label: String?
+        var ids: [Int32]
+    }
+
+    /// Class ids by the bytes of their names.
+    static func index(_ names: [String]) -> [[UInt8]: Int32] {
+        var d = [[UInt8]: Int32]()
+        for (i, n) in names.enumerated() { d[Array(n.utf8)] = Int32(i) }
+        return d
+    }
+
+    /// The label and the text of a line; nil for an empty line.
+    func split(_ line: TextLines.Line) throws -> (label: String?, text: String)? {
+        let text = line.text
+        if text.utf8.allSatisfy({ $0 == 32 || $0 == 9 }) { return nil }
+        guard labels else { return (nil, text) }
+        guard let tab = text.utf8.firstIndex(of: 9) else {
+            throw ToolError("\(line.place): no TAB after a label (--labels reads label<TAB>text lines)")
+        }
+        let label = String(text[..<tab])
+        if label.isEmpty { throw ToolError("\(line.place): empty label") }
+        return (label, String(text[text.utf8.index(after: tab)...]))
+    }
+
+    func classId(_ label: String, _ index: [[UInt8]: Int32], _ names: [String], _ place: String) throws -> Int32 {
+        if let i = index[Array(label.utf8)] { return i }
+        let shown = names.prefix(10).joined(separator: ", ") + (names.count > 10 ? ", …" : "")
+        throw ToolError("\(place): label '\(label)' is not one of the classes (\(shown))")
+    }
+
+    func writeMeta(_ writer: StreamWriter, engine: TokenizerEngine, classes: [String]?) throws {
+        var meta = StreamMeta()
+        if labels { meta.task = "classify" }
+        meta.classes = classes
+        meta.vocab = engine.tokens
+        meta.fields["tokenizer"] = engine.kind
+        meta.fields["lowercase"] = engine.lowercase ? "true" : "false"
+        if let pad = engine.padID { meta.fields["pad_id"] = String(pad) }
+        meta.fields["unk_id"] = String(engine.unknownID)
+        meta.addTool(commandLine())
+        let bytes = Codec.encode(meta.record)
+        guard bytes.count - 8 <= Codec.maxHeaderBytes else {
+            throw ToolError("the meta record (vocabulary of \(engine.tokens.count) tokens) takes \(bytes.count - 8) bytes, more than a stream header may (\(Codec.maxHeaderBytes)); use --max-size or --min-count")
+        }
+        try writer.output.write(bytes)
+    }
+
+    func write(_ writer: StreamWriter, _ ids: [Int32], _ y: Int32?, _ place: String) throws {
+        var r = Record(kind: .example, metadata: ["id": place], tensors: [("x", StreamTensor(ids, shape: [ids.count]))])
+        if let y { r.tensors.append(("y", StreamTensor([y], shape: [1]))) }
+        try writer.write(r)
+    }
+}
+
+/// Counts for the summary line.
+struct Stats {
+    var examples = 0, tokens = 0, unknown = 0, empty = 0, cut = 0, padded = 0
+
+    func summary(length: Int?, vocabularySize: Int, built: Bool) -> String {
+        let rate = tokens == 0 ? 0 : 100 * Double(unknown) / Double(tokens)
+        func count(_ n: Int, _ what: String) -> String { "\(n) \(what)\(n == 1 ? "" : "s")" }
+        var s = "tok: \(count(examples, "example")), \(count(tokens, "token")), \(String(format: "%.2f", rate))% unknown"
+        if built { s += ", vocabulary of \(vocabularySize)" }
+        if empty > 0 { s += ", \(count(empty, "empty line")) skipped" }
+        if let length { s += ", \(cut) cut and \(padded) padded to \(length)" }
+        return s
+    }
+}
+
+/// Fixed length and [CLS] … [SEP] wrapping.
+struct Shaper {
+    let length: Int?
+    let padID: Int32?
+    let wrap: (cls: Int32, sep: Int32)?
+    private var buffer = [Int32]()
+
+    init(length: Int?, padID: Int32?, wrap: (cls: Int32, sep: Int32)?) {
+        self.length = length
+        self.padID = padID
+        self.wrap = wrap
+    }
+
+    /// The example's ids from a line's token ids; counts tokens, cuts and pads.
+    mutating func shape(_ ids: [Int32], _ stats: inout Stats) -> [Int32] {
+        stats.examples += 1
+        stats.tokens += ids.count
+        guard wrap != nil || length != nil else { return ids }
+        buffer.removeAll(keepingCapacity: true)
+        let room = length.map { $0 - (wrap == nil ? 0 : 2) } ?? ids.count
+        if let wrap { buffer.append(wrap.cls) }
+        buffer.append(contentsOf: ids.prefix(room))
+        if let wrap { buffer.append(wrap.sep) }
+        if let length {
+            if ids.count > room { stats.cut += 1 }
+            if buffer.count < length {
+                stats.padded += 1
+                buffer.append(contentsOf: repeatElement(padID ?? 0, count: length - buffer.count))
+            }
+        }
+        return buffer
+    }
+}

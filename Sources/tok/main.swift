@@ -1,0 +1,1 @@
+Tok.runTool()
