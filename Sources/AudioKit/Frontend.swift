@@ -13,10 +13,14 @@ public struct Frontend: Sendable {
     public let alignment: Shaping.Alignment
     /// Log-mel features; nil: the waveform itself, one feature per sample.
     public let mel: LogMel?
+    /// Normalise each feature to zero mean and unit variance over the file's frames
+    /// (cepstral mean and variance normalisation, per utterance).
+    public let cmvn: Bool
     private let resamplers: ResamplerCache
 
     public init(rate: Int, trimDB: Double? = 40, length: Int? = nil, alignment: Shaping.Alignment = .start,
-                mel: LogMel? = nil) {
+                mel: LogMel? = nil, cmvn: Bool = false) {
+        self.cmvn = cmvn
         precondition(rate > 0)
         self.rate = rate
         self.trimDB = trimDB
@@ -30,7 +34,7 @@ public struct Frontend: Sendable {
     public var features: Int { mel?.bands ?? 1 }
 
     /// A one-line description of the features, for the stream's meta record.
-    public var summary: String { mel?.summary ?? "waveform" }
+    public var summary: String { (mel?.summary ?? "waveform") + (cmvn ? ", per-utterance mean/variance normalised" : "") }
 
     /// The mono waveform at `rate`, trimmed and fitted, of an already decoded file.
     public func waveform(_ audio: Audio) -> [Float] {
@@ -47,8 +51,26 @@ public struct Frontend: Sendable {
     /// x [T, features] row-major, and T.
     public func features(_ audio: Audio) -> (x: [Float], steps: Int) {
         let w = waveform(audio)
-        guard let mel else { return (w, w.count) }
-        return (mel.features(w), mel.frameCount(w.count))
+        guard let mel else { return (cmvn ? Self.normalised(w, features: 1) : w, w.count) }
+        let f = mel.features(w)
+        return (cmvn ? Self.normalised(f, features: mel.bands) : f, mel.frameCount(w.count))
+    }
+
+    /// x [T, F]: each column shifted to mean 0 and scaled to standard deviation 1
+    /// (a constant column becomes 0).
+    public static func normalised(_ x: [Float], features F: Int) -> [Float] {
+        let T = x.count / max(F, 1)
+        guard T > 0 else { return x }
+        var out = x
+        for f in 0..<F {
+            var mean = 0.0, sq = 0.0
+            for t in 0..<T { let v = Double(x[t * F + f]); mean += v; sq += v * v }
+            mean /= Double(T)
+            let sd = (max(sq / Double(T) - mean * mean, 0)).squareRoot()
+            let inv = sd > 1e-8 ? 1 / sd : 0
+            for t in 0..<T { out[t * F + f] = Float((Double(x[t * F + f]) - mean) * inv) }
+        }
+        return out
     }
 
     /// Reads `path` and computes its features.

@@ -73,6 +73,8 @@ struct Wav2Seq: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Log-mel features with N bands instead of the waveform.", valueName: "n"))
     var mel: Int?
+    @Flag(help: "Normalise each feature (mel band, or the waveform) to mean 0 and variance 1 over the file (per-utterance CMVN).")
+    var cmvn = false
 
     @Option(name: .long, help: ArgumentHelp("Mel frame length: samples, or a duration such as 25ms or 0.025s.", valueName: "len"))
     var win: String = "25ms"
@@ -124,7 +126,7 @@ struct Wav2Seq: ParsableCommand {
         }
 
         let frontend = Frontend(rate: rate, trimDB: noTrim ? nil : trim, length: length,
-                                alignment: Shaping.Alignment(rawValue: align) ?? .start, mel: try makeMel())
+                                alignment: Shaping.Alignment(rawValue: align) ?? .start, mel: try makeMel(), cmvn: cmvn)
         if let mel = frontend.mel, mel.filterbank.emptyBands > 0 {
             note("wav2seq: warning: \(mel.filterbank.emptyBands) of the \(mel.bands) mel bands cover no FFT bin and are constant (use fewer bands or a longer --win)")
         }
