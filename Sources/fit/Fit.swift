@@ -117,7 +117,7 @@ struct Fit: ParsableCommand {
             net.training = false
             net.resetState()
             var m = Metrics()
-            for r in try valData.epoch(0, size: batch, shuffle: false, seed: 0, pad: pad) {
+            for r in try valData.epoch(0, size: spec.stateful ? 1 : batch, shuffle: false, seed: 0, pad: pad) {
                 m.add(try net.evaluate(Batch(r, spec: spec)).metrics)
             }
             net.training = true

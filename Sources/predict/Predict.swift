@@ -53,7 +53,8 @@ struct Predict: ParsableCommand {
         var forecastSE = 0.0, forecastN = 0
         let pad = Int32(data.meta.fields["pad_id"] ?? "0") ?? 0
         net.resetState()
-        for record in try data.epoch(0, size: batch, shuffle: false, seed: 0, pad: pad) {
+        // a stateful model carries its state from one sequence to the next: one at a time, in order
+        for record in try data.epoch(0, size: spec.stateful ? 1 : batch, shuffle: false, seed: 0, pad: pad) {
             let b = try Batch(record, spec: spec)
             let (m, logits) = try net.evaluate(b)
             if b.labels != nil || b.targets != nil { total.add(m) }
@@ -77,7 +78,7 @@ struct Predict: ParsableCommand {
                     var line = "\(id)\t" + values.map { String(format: "%.6g", $0) }.joined(separator: " ")
                     if let forecast, let x = b.floats {
                         let seq = Array(x.values[(i * b.steps * F)..<((i * b.steps + T) * F)])
-                        let f = try self.forecast(net, start: seq, steps: forecast, features: F)
+                        let f = try self.forecast(net, start: seq, last: Array(values.suffix(F)), steps: forecast, features: F)
                         line += "\tforecast\t" + f.map { String(format: "%.6g", $0) }.joined(separator: " ")
                         if let t = b.targets {
                             // the first forecast step is the last target; compare while targets last
@@ -132,22 +133,25 @@ struct Predict: ParsableCommand {
         return e.map { $0 / s }
     }
 
-    /// Runs the sequence, then feeds each prediction back as the next input.
-    func forecast(_ net: SequenceModel, start: [Float], steps: Int, features: Int) throws -> [Float] {
-        net.resetState()
-        let saved = net.spec.stateful
-        var out = [Float]()
-        var input = start
-        var T = start.count / features
-        for _ in 0..<steps {
+    /// Continues a sequence `steps` values, feeding each prediction back as the next input.
+    /// A stateful model goes on from its carried state (the sequence has just run), with
+    /// `last` (its prediction after the sequence) as the first input; the carried state is
+    /// restored afterwards. Others rerun the growing sequence from the start.
+    func forecast(_ net: SequenceModel, start: [Float], last: [Float], steps: Int, features: Int) throws -> [Float] {
+        let stateful = net.spec.stateful
+        let saved = net.state
+        var out = last
+        var input = stateful ? last : start + last
+        var T = input.count / features
+        for _ in 1..<max(steps, 1) {
             let b = Batch(floats: Tensor(input, shape: [1, T, features]), batchSize: 1, steps: T, lengths: [T])
             let y = try noGrad { try net.forward(b) }.values
             let next = Array(y[((T - 1) * features)..<(T * features)])
             out += next
-            if saved { input = next; T = 1 } else { input += next; T += 1 }
+            if stateful { input = next; T = 1 } else { input += next; T += 1 }
         }
-        net.resetState()
-        return out
+        net.state = saved
+        return Array(out.prefix(steps * features))
     }
 }
 
