@@ -12,47 +12,75 @@ public enum Codec {
     public static let maxRank = 8
 
     /// The bytes of `record`. Metadata keys are written sorted, tensors in
-    /// record order, so equal records give equal bytes.
+    /// record order, so equal records give equal bytes. The header is built
+    /// as bytes directly (a stream of small records spends much of its time here).
     public static func encode(_ record: Record) -> [UInt8] {
         var meta = record.metadata
         meta["kind"] = record.kind.rawValue
-        var json = "{\"__metadata__\":{"
-        json += meta.keys.sorted().map { "\(quote($0)):\(quote(meta[$0]!))" }.joined(separator: ",")
-        json += "}"
+        var header = [UInt8]()
+        header.reserveCapacity(128 + 96 * record.tensors.count
+                               + meta.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 6 })
+        header += Array(#"{"__metadata__":{"#.utf8)
+        for (n, key) in meta.keys.sorted().enumerated() {
+            if n > 0 { header.append(UInt8(ascii: ",")) }
+            appendQuoted(key, to: &header)
+            header.append(UInt8(ascii: ":"))
+            appendQuoted(meta[key]!, to: &header)
+        }
+        header.append(UInt8(ascii: "}"))
         var offset = 0
-        var data = [UInt8]()
+        var datas = [[UInt8]]()
+        datas.reserveCapacity(record.tensors.count)
         for (name, t) in record.tensors {
             let bytes = t.bytes()
-            json += ",\(quote(name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes.count)]}"
+            header.append(UInt8(ascii: ","))
+            appendQuoted(name, to: &header)
+            header += Array(#":{"dtype":""#.utf8)
+            header += Array(t.dtype.rawValue.utf8)
+            header += Array(#"","shape":["#.utf8)
+            for (k, d) in t.shape.enumerated() {
+                if k > 0 { header.append(UInt8(ascii: ",")) }
+                header += Array(String(d).utf8)
+            }
+            header += Array(#"],"data_offsets":["#.utf8)
+            header += Array("\(offset),\(offset + bytes.count)]}".utf8)
             offset += bytes.count
-            data += bytes
+            datas.append(bytes)
         }
-        json += "}"
-        var header = Array(json.utf8)
+        header.append(UInt8(ascii: "}"))
         while (8 + header.count) % 8 != 0 { header.append(0x20) }
         var out = [UInt8]()
-        out.reserveCapacity(8 + header.count + data.count)
+        out.reserveCapacity(8 + header.count + offset)
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { out += $0 }
         out += header
-        out += data
+        for d in datas { out += d }
         return out
     }
 
     /// JSON string literal.
     static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+        var b = [UInt8]()
+        appendQuoted(s, to: &b)
+        return String(decoding: b, as: UTF8.self)
+    }
+
+    /// Appends `s` as a JSON string literal: characters as they are (UTF-8),
+    /// quotes, backslashes and control characters escaped.
+    static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        let backslash = UInt8(ascii: "\\")
+        out.append(UInt8(ascii: "\""))
+        for c in s.utf8 {
+            switch c {
+            case UInt8(ascii: "\""), backslash: out += [backslash, c]
+            case 0x0A: out += [backslash, UInt8(ascii: "n")]
+            case 0x0D: out += [backslash, UInt8(ascii: "r")]
+            case 0x09: out += [backslash, UInt8(ascii: "t")]
+            case 0..<0x20: out += [backslash, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(c >> 4)], hex[Int(c & 15)]]
+            default: out.append(c)
             }
         }
-        return out + "\""
+        out.append(UInt8(ascii: "\""))
     }
 
     /// A validated tensor table entry.
