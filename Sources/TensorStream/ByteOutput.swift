@@ -2,9 +2,11 @@
 import Glibc
 #endif
 
-/// Buffered bytes to standard output or a file. A file is written under a
-/// temporary name beside it and renamed into place by `commit()`, so a failed
-/// run never leaves a half-written file (and a killed one leaves the old file).
+/// Buffered bytes to standard output or a file. A regular file is written
+/// under a temporary name beside it and renamed into place by `commit()`, so a
+/// failed run never leaves a half-written file (and a killed one leaves the old
+/// file). Anything else that exists (/dev/null, a FIFO, a terminal) is written
+/// in place: renaming over it would replace the device.
 public final class ByteOutput {
     public let name: String
     private let fd: Int32
@@ -15,7 +17,15 @@ public final class ByteOutput {
 
     /// `path` nil or "-": standard output.
     public init(path: String?) throws {
-        if let path, path != "-" {
+        var st = stat()
+        if let path, path != "-", stat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG {
+            let fd = open(path, O_WRONLY)
+            guard fd >= 0 else { throw StreamError("\(path): \(String(cString: strerror(errno)))") }
+            self.fd = fd
+            finalPath = nil
+            tempPath = nil
+            name = path
+        } else if let path, path != "-" {
             let temp = path + ".tmp-\(getpid())"
             let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             guard fd >= 0 else { throw StreamError("\(path): \(String(cString: strerror(errno)))") }
@@ -34,6 +44,7 @@ public final class ByteOutput {
 
     deinit {
         if let tempPath, !committed { close(fd); unlink(tempPath) }
+        else if tempPath == nil && fd > 2 { close(fd) }
     }
 
     public func write(_ bytes: [UInt8]) throws {

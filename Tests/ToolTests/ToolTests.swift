@@ -194,3 +194,26 @@ struct PythonReaderTests {
         #expect(lines[1].contains("'x': ('int32', [2, 3])") && lines[1].contains("'len': ('int32', [2])"))
     }
 }
+
+@Suite("Outputs that are not regular files")
+struct SpecialOutputTests {
+    /// `-o` on a FIFO (like /dev/null) writes into it; it is never renamed over.
+    @Test func fifoStaysAFifo() throws {
+        let path = Pipeline.tempPath("fifo")
+        #expect(mkfifo(path, 0o600) == 0)
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: "/bin/cat")
+        reader.arguments = [path]
+        let out = Pipe()
+        reader.standardOutput = out
+        try reader.run()
+        let r = try Pipeline.run("charidx", ["-o", path], input: Data("abc\n".utf8))
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        reader.waitUntilExit()
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try Pipeline.records(data).records.count == 1)
+        var st = stat()
+        #expect(stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFIFO)
+        unlink(path)
+    }
+}
