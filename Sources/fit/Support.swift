@@ -45,7 +45,7 @@ struct Progress {
 final class LogFile {
     let handle: FileHandle
     init(_ path: String) throws {
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let h = FileHandle(forWritingAtPath: path) else { throw StreamError("\(path): cannot write the log") }
         h.seekToEndOfFile()
         handle = h

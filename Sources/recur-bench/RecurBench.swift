@@ -136,7 +136,7 @@ struct RecurBench: ParsableCommand {
         fflush(nil)
         if let out {
             let h = FileHandle(forWritingAtPath: out) ?? {
-                FileManager.default.createFile(atPath: out, contents: nil)
+                _ = FileManager.default.createFile(atPath: out, contents: nil)
                 return FileHandle(forWritingAtPath: out)!
             }()
             h.seekToEndOfFile()
