@@ -16,20 +16,7 @@ public struct WordTokenizer: Sendable {
         var text = text
         let ascii = text.withUTF8 { utf8 -> Bool in
             for b in utf8 where b >= 0x80 { return false }
-            for b in utf8 {
-                if b > 32 && b < 127 {
-                    if BertChars.asciiPunctuation(b) {
-                        words.end(); words.append(b); words.end()
-                    } else if lowercase && b >= 65 && b <= 90 {
-                        words.append(b + 32)
-                    } else {
-                        words.append(b)
-                    }
-                } else if b == 32 || b == 9 || b == 10 || b == 13 {
-                    words.end()
-                }
-            }
-            words.end()
+            BertChars.splitASCII(utf8, lowercase: lowercase, into: &words)
             return true
         }
         if ascii { return }

@@ -29,7 +29,7 @@ public struct BertBasicTokenizer: Sendable {
         var text = text
         let ascii = text.withUTF8 { utf8 -> Bool in
             for b in utf8 where b >= 0x80 { return false }
-            splitASCII(utf8, into: &words)
+            BertChars.splitASCII(utf8, lowercase: lowercase, into: &words)
             return true
         }
         if !ascii { splitUnicode(text, into: &words) }
@@ -40,24 +40,6 @@ public struct BertBasicTokenizer: Sendable {
         var w = WordBuffer()
         split(text, into: &w)
         return w.words
-    }
-
-    private func splitASCII(_ utf8: UnsafeBufferPointer<UInt8>, into words: inout WordBuffer) {
-        for b in utf8 {
-            if b > 32 && b < 127 {
-                if BertChars.asciiPunctuation(b) {
-                    words.end(); words.append(b); words.end()
-                } else if lowercase && b >= 65 && b <= 90 {
-                    words.append(b + 32)
-                } else {
-                    words.append(b)
-                }
-            } else if b == 32 || b == 9 || b == 10 || b == 13 {
-                words.end()
-            }
-            // other control characters are removed and do not split words
-        }
-        words.end()
     }
 
     private func splitUnicode(_ text: String, into words: inout WordBuffer) {

@@ -96,6 +96,26 @@ public struct WordBuffer: Sendable {
 /// All of this was checked code point by code point against `tokenizers`
 /// (see `scripts/make_wordpiece_fixture.py` and the code-point fixture test).
 public enum BertChars {
+    /// The fast path of both tokenizers for pure-ASCII text: whitespace
+    /// splits, ASCII punctuation is a word of its own, A–Z lower-cased when
+    /// asked, other control characters removed without splitting.
+    static func splitASCII(_ utf8: UnsafeBufferPointer<UInt8>, lowercase: Bool, into words: inout WordBuffer) {
+        for b in utf8 {
+            if b > 32 && b < 127 {
+                if asciiPunctuation(b) {
+                    words.end(); words.append(b); words.end()
+                } else if lowercase && b >= 65 && b <= 90 {
+                    words.append(b + 32)
+                } else {
+                    words.append(b)
+                }
+            } else if b == 32 || b == 9 || b == 10 || b == 13 {
+                words.end()
+            }
+        }
+        words.end()
+    }
+
     /// Unicode version of the general-category tables (the `unicode_categories` crate).
     public static let categoryTablesVersion = (major: 8, minor: 0)
     /// Unicode version of the normalisation tables (`unicode-normalization-alignments`).
