@@ -28,6 +28,16 @@ public final class StreamReader {
 
     public convenience init(_ input: ByteInput) throws { try self.init([input]) }
 
+    /// A reader whose first input's meta record, `meta`, was already read by the
+    /// caller (with `RecordReader`), e.g. to tell a checkpoint from a stream.
+    public init(_ inputs: [ByteInput], meta: Record) throws {
+        precondition(!inputs.isEmpty && meta.kind == .meta)
+        self.inputs = Array(inputs.dropFirst())
+        current = inputs[0]
+        recordNumber = 1
+        self.meta = meta
+    }
+
     /// The next `example`, `batch` or `model` record, or nil at the end of the last input.
     public func next() throws -> Record? {
         while true {

@@ -20,19 +20,17 @@ struct SeqInfo: ParsableCommand {
     @Option(help: "Values shown per tensor in --head records.") var values = 8
 
     func run() throws {
-        let reader = try StreamReader(try openInputs(inputs))
-        let meta = StreamMeta(reader.meta)
-        var lines = ["meta:"]
-        for key in meta.fields.keys.sorted() {
-            let v = meta.fields[key]!
-            if let list = StreamMeta.parseList(v), key != "tools" {
-                lines.append("  \(key): \(list.count) [\(list.prefix(12).map(show).joined(separator: " "))\(list.count > 12 ? " …" : "")]")
-            } else if key == "tools" {
-                for t in meta.tools { lines.append("  tool: \(t)") }
-            } else {
-                lines.append("  \(key): \(v)")
-            }
+        let files = try openInputs(inputs)
+        guard let first = try RecordReader.read(files[0], number: 1) else {
+            throw StreamError("\(files[0].name): empty stream (no meta record)")
         }
+        if first.kind == .model { return try describeCheckpoints(first, files) }
+        guard first.kind == .meta else {
+            throw StreamError("\(files[0].name): record 1 at byte offset 0: a stream starts with a meta record, found \(first.kind.rawValue)")
+        }
+        let reader = try StreamReader(files, meta: first)
+        let meta = StreamMeta(reader.meta)
+        var lines = ["meta:"] + describe(meta.fields)
         var kinds = [String: Int]()
         var shapes = [String: (dtype: String, rank: Int, minT: Int, maxT: Int, sumT: Int, n: Int, inner: [Int])]()
         var labelCounts = [Int: Int]()
@@ -85,6 +83,57 @@ struct SeqInfo: ParsableCommand {
         }
         if !shown.isEmpty { lines.append("first records:"); lines += shown }
         print(lines.joined(separator: "\n"))
+    }
+
+    /// One line per metadata field; lists shortened, `tools` one line each.
+    func describe(_ fields: [String: String]) -> [String] {
+        var lines = [String]()
+        for key in fields.keys.sorted() {
+            let v = fields[key]!
+            if let list = StreamMeta.parseList(v), key != "tools" {
+                lines.append("  \(key): \(list.count) [\(list.prefix(12).map(show).joined(separator: " "))\(list.count > 12 ? " …" : "")]")
+            } else if key == "tools" {
+                for t in StreamMeta(fields).tools { lines.append("  tool: \(t)") }
+            } else {
+                lines.append("  \(key): \(v)")
+            }
+        }
+        return lines
+    }
+
+    /// A checkpoint is one `model` record: its metadata (spec, training state,
+    /// the data's vocabulary and classes), then its tensors: parameters under their
+    /// state_dict names, optimiser moments (`optim.`) and carried state (`state.`).
+    func describeCheckpoints(_ first: Record, _ files: [ByteInput]) throws {
+        var out = [String]()
+        for (i, file) in files.enumerated() {
+            let r: Record
+            if i == 0 { r = first } else {
+                guard let next = try RecordReader.read(file, number: 1) else { throw StreamError("\(file.name): empty file") }
+                r = next
+            }
+            guard r.kind == .model else {
+                throw StreamError("\(file.name): record 1 at byte offset 0: a \(r.kind.rawValue) record; give either checkpoints or streams")
+            }
+            if try RecordReader.read(file, number: 2) != nil {
+                throw StreamError("\(file.name): record 2 at byte offset \(file.offset): a checkpoint holds one model record")
+            }
+            if files.count > 1 { out.append("\(file.name):") }
+            out.append("checkpoint:")
+            out += describe(r.metadata)
+            let groups = ["": "parameters", "optim.": "optimiser state", "state.": "carried state"]
+            for prefix in ["", "optim.", "state."] {
+                let ts = r.tensors.filter { t in
+                    prefix.isEmpty ? !t.name.hasPrefix("optim.") && !t.name.hasPrefix("state.") : t.name.hasPrefix(prefix)
+                }
+                guard !ts.isEmpty else { continue }
+                out.append("\(groups[prefix]!): \(ts.map(\.tensor.count).reduce(0, +)) values in \(ts.count) tensors")
+                if prefix != "optim." {
+                    for t in ts { out.append("  \(t.name): \(t.tensor.dtype.rawValue) \(t.tensor.shape)") }
+                }
+            }
+        }
+        print(out.joined(separator: "\n"))
     }
 
     func show(_ s: String) -> String {
