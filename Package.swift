@@ -41,12 +41,12 @@ let package = Package(
         .executableTarget(name: "seqinfo", dependencies: ["ToolKit"]),
         .executableTarget(name: "fit", dependencies: ["ToolKit", "Models"]),
         .executableTarget(name: "predict", dependencies: ["ToolKit", "Models"]),
-        .executableTarget(name: "sample", dependencies: ["ToolKit", "Models"]),
+        .executableTarget(name: "sample", dependencies: ["ToolKit", "Models", "TextKit"]),
         .executableTarget(name: "ppl", dependencies: ["ToolKit", "Models"]),
         // Text: BERT WordPiece, word tokenisation, vocabularies.
         .target(name: "TextKit"),
         .executableTarget(name: "tok", dependencies: [
-            "TextKit", "TensorStream", "ToolKit",
+            "TextKit", "TensorStream", "ToolKit", "Tensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "recur-bench", dependencies: [
@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "TensorStreamTests", dependencies: ["TensorStream", "ToolKit"]),
         .testTarget(name: "ToolTests", dependencies: [
-            "TensorStream", "Models", "charidx", "num2seq", "batch", "seqinfo", "fit", "predict", "sample", "ppl",
+            "TensorStream", "Models", "charidx", "num2seq", "batch", "seqinfo", "fit", "predict", "sample", "ppl", "tok",
         ]),
         .testTarget(name: "NNTests", dependencies: ["NN"], resources: [.copy("Fixtures")]),
         // Depends on the wav2seq executable so that it is built before its end-to-end tests run.

@@ -87,3 +87,32 @@ extension Batch {
         self = batch
     }
 }
+
+extension Dataset {
+    /// The batches to evaluate this stream with, and whether a stateful model carries
+    /// its state from one batch to the next. A stateful model carries it only where the
+    /// windows continue each other: one window at a time in stream order, or, when the
+    /// stream is striped for batches of S rows (`charidx --sampling sequential --batch S`,
+    /// meta `stripes`), S rows at a time. Windows sampled at random (meta `sampling`
+    /// `random`) do not continue each other: each batch then starts from a zero state.
+    public func evaluationBatches(for spec: ModelSpec, batch: Int, pad: Int32) throws -> (batches: [Record], carry: Bool) {
+        guard spec.stateful else { return (try epoch(0, size: batch, shuffle: false, seed: 0, pad: pad), false) }
+        if meta.fields["sampling"] == "random" { return (try epoch(0, size: batch, shuffle: false, seed: 0, pad: pad), false) }
+        let stripes = isExamples ? Int(meta.fields["stripes"] ?? "") ?? 1 : 1
+        return (try epoch(0, size: max(stripes, 1), shuffle: false, seed: 0, pad: pad), true)
+    }
+
+    /// Mean loss and accuracy (or perplexity's loss) of `net` on this stream, evaluated
+    /// as `evaluationBatches` says. The model's carried state is reset first and after.
+    public func evaluate(_ net: SequenceModel, batch: Int, pad: Int32) throws -> Metrics {
+        let (batches, carry) = try evaluationBatches(for: net.spec, batch: batch, pad: pad)
+        var m = Metrics()
+        net.resetState()
+        for r in batches {
+            if !carry { net.resetState() }
+            m.add(try net.evaluate(Batch(r, spec: net.spec)).metrics)
+        }
+        net.resetState()
+        return m
+    }
+}

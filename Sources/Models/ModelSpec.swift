@@ -73,7 +73,7 @@ public struct ModelSpec: Codable, Sendable, Equatable {
 /// (vocabulary, classes, features, input length) are filled in from the stream's meta.
 public enum Presets {
     public static let names = ["rnn4", "audio-gru", "sst-gru", "hello", "names-bigru", "charlm", "charlm-rnn",
-                               "mnist-lstm", "sine", "imdb-bilstm"]
+                               "mnist-lstm", "sine", "imdb-bilstm", "wordlm"]
 
     public static let help = """
         rnn4         4 stacked RNNs 1→16→32→64→128, ReLU + AvgPool1d(7,5) after each, Linear(flatten, classes)  [seed 000]
@@ -86,6 +86,7 @@ public enum Presets {
         mnist-lstm   rows as steps → LSTM(64) → Linear(64, classes) on the last step  [seed 003]
         sine         RNN(1,16), state carried → Linear(16,1) per step, MSE  [seeds 003, 004]
         imdb-bilstm  Embedding(V,100) → 2-layer bidirectional LSTM(256), dropout 0.5 → Linear(512,1), BCE  [seed 004]
+        wordlm       Embedding(V,256) → 2-layer LSTM(256), dropout 0.2 → Linear(256, V) per step (word LM, tok --steps)
         """
 
     /// The preset called `name`, sized for a stream with this vocabulary/classes/features.
@@ -120,6 +121,8 @@ public enum Presets {
         case "imdb-bilstm":
             return ids("classify", embed: 100, cell: .lstm, hidden: [256, 256], head: .last, outputs: 1,
                        bidirectional: true, dropout: 0.5, loss: .bce)
+        case "wordlm":
+            return ids("lm", embed: 256, cell: .lstm, hidden: [256, 256], head: .step, outputs: vocab, dropout: 0.2)
         default: return nil
         }
     }

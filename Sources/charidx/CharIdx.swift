@@ -29,7 +29,7 @@ struct CharIdx: ParsableCommand {
     @Option(help: "Language-model windows of N characters: x = chars[i..<i+N], y = chars[i+1...i+N].")
     var steps: Int?
     @Option(help: "Window order with --steps: random (shuffled, non-overlapping, random start) or sequential.")
-    var sampling: Sampling = .random
+    var sampling: LanguageModelWindows.Sampling = .random
     @Option(help: "With --sampling sequential: interleave windows from this many parallel stripes, so that `batch --size N` gives batches whose rows continue each other.")
     var batch: Int?
     @Option(help: "What a line break becomes in --steps mode (default: a newline character).")
@@ -48,8 +48,6 @@ struct CharIdx: ParsableCommand {
     var vocabOut: String?
     @Option(help: "Seed for random sampling.")
     var seed: UInt64 = 0
-
-    enum Sampling: String, ExpressibleByArgument { case random, sequential }
 
     func validate() throws {
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
@@ -126,20 +124,14 @@ struct CharIdx: ParsableCommand {
         let writer = StreamWriter(try out.open())
         var written = 0
         if let steps {
-            meta.task = "lm"
-            meta.fields["steps"] = String(steps)
+            let windows = LanguageModelWindows(steps: steps, sampling: sampling, stripes: batch)
+            windows.describe(&meta)
             try writer.write(meta.record)
             let nl = newline.unicodeScalars
             var corpus = [Unicode.Scalar]()
             for (i, t) in texts.enumerated() { corpus += t.text; if i < texts.count - 1 || !nl.isEmpty { corpus += nl } }
-            let all = ids(corpus)
             var rng = RandomSource(seed: seed)
-            for (start, pos) in windows(all.count, steps, &rng) {
-                let x = Array(all[start..<(start + steps)]), y = Array(all[(start + 1)...(start + steps)])
-                try writer.write(Record(kind: .example, metadata: ["id": "char \(start)", "pos": String(pos)],
-                                        tensors: [("x", StreamTensor(x, shape: [steps])), ("y", StreamTensor(y, shape: [steps]))]))
-                written += 1
-            }
+            written = try windows.write(ids(corpus), unit: "char", to: writer, rng: &rng)
         } else {
             let classNames = classList(given: classes, seen: seenLabels)
             if labels {
@@ -165,28 +157,5 @@ struct CharIdx: ParsableCommand {
         try writer.finish()
         note("charidx: \(written) examples, \(total) characters, vocabulary \(vocab.count)"
              + (unknown > 0 ? ", \(unknown) unknown" : ""))
-    }
-
-    /// Window start offsets and their position within the epoch's order.
-    /// random: a random offset in 0..<steps, then non-overlapping windows, shuffled.
-    /// sequential: a random offset, then windows in order; with --batch B the corpus
-    /// is cut into B stripes and windows are emitted stripe-interleaved (d2l's
-    /// sequential partitioning), so consecutive batches continue each row.
-    func windows(_ n: Int, _ steps: Int, _ rng: inout RandomSource) -> [(Int, Int)] {
-        guard n > steps else { return [] }
-        let offset = Int(rng.next() % UInt64(steps))
-        switch sampling {
-        case .random:
-            var starts = Array(stride(from: offset, through: n - steps - 1, by: steps))
-            for i in stride(from: starts.count - 1, to: 0, by: -1) { starts.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
-            return starts.enumerated().map { ($1, $0) }
-        case .sequential:
-            let b = batch ?? 1
-            let usable = (n - offset - 1) / b / steps * steps  // chars per stripe, whole windows
-            guard usable > 0 else { return [] }
-            var out = [(Int, Int)]()
-            for w in 0..<(usable / steps) { for row in 0..<b { out.append((offset + row * usable + w * steps, out.count)) } }
-            return out
-        }
     }
 }

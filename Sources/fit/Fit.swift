@@ -46,7 +46,7 @@ struct Fit: ParsableCommand {
     @Option(help: "SGD momentum.") var momentum: Float = 0
     @Option(help: "Weight decay (L2, as torch.optim).") var weightDecay: Float = 0
     @Option(help: "Clip the gradient norm to this (default: none, or the resumed run's).") var clip: Float?
-    @Option(help: "Examples per batch, when the stream holds examples (default 32, or the resumed run's).") var batch: Int?
+    @Option(help: "Examples per batch, when the stream holds examples (default: the stream's stripes, 32, or the resumed run's).") var batch: Int?
     @Flag(inversion: .prefixedNo, help: "Shuffle examples (or ready-made batches) each epoch (default: on for classify, off for lm/regress).")
     var shuffle: Bool?
     @Option(help: "Seed for initialisation, data order and dropout.") var seed: UInt64 = 0
@@ -95,7 +95,14 @@ struct Fit: ParsableCommand {
         let spec = net.spec
         if resume == nil { state.shuffle = shuffle ?? (spec.task == "classify") }
         else if let shuffle { state.shuffle = shuffle }
-        if let batch { state.batchSize = batch }
+        let stripes = data.isExamples ? data.meta.fields["stripes"].flatMap { Int($0) } : nil
+        if let batch { state.batchSize = batch } else if resume == nil, let stripes { state.batchSize = stripes }
+        if spec.stateful, let stripes, stripes != state.batchSize {
+            note("fit: warning: the stream's windows are striped for batches of \(stripes) rows; batches of \(state.batchSize) break the state carried from row to row")
+        }
+        if spec.stateful, state.shuffle, data.meta.fields["sampling"] == "sequential" {
+            note("fit: warning: shuffling a sequentially sampled stream breaks the state carried from batch to batch (--no-shuffle)")
+        }
         if let clip { state.clip = clip }
         let shuffling = state.shuffle, batch = state.batchSize, clip = state.clip
         let pad = Int32(data.meta.fields["pad_id"] ?? "0") ?? 0
@@ -115,11 +122,7 @@ struct Fit: ParsableCommand {
             guard let valData else { return }
             let carried = net.state
             net.training = false
-            net.resetState()
-            var m = Metrics()
-            for r in try valData.epoch(0, size: spec.stateful ? 1 : batch, shuffle: false, seed: 0, pad: pad) {
-                m.add(try net.evaluate(Batch(r, spec: spec)).metrics)
-            }
+            let m = try valData.evaluate(net, batch: batch, pad: pad)
             net.training = true
             net.state = carried
             note("  \(label) valid: \(describe(m, spec))")

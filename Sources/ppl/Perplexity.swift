@@ -22,7 +22,7 @@ struct Perplexity: ParsableCommand {
 
     @Argument(help: "The checkpoint (task lm or tag).") var checkpoint: String
     @Argument(help: "Streams; none or '-' reads standard input.") var inputs: [String] = []
-    @Option(help: "Sequences per forward pass.") var batch = 32
+    @Option(help: "Sequences per forward pass (a stateful model reads windows that continue each other in order: one at a time, or the stream's stripes).") var batch = 32
 
     func run() throws {
         let ckpt = try Checkpoint.load(checkpoint)
@@ -37,9 +37,7 @@ struct Perplexity: ParsableCommand {
             throw ToolError("\(data.source): the stream's vocabulary differs from the model's (\(theirs.count) vs \(mine.count) entries, first difference at id \(k)); make the stream with --vocab-from \(checkpoint)")
         }
         net.training = false
-        net.resetState()
-        var m = Metrics()
-        for r in try data.epoch(0, size: batch, shuffle: false, seed: 0, pad: 0) { m.add(try net.evaluate(Batch(r, spec: spec)).metrics) }
+        let m = try data.evaluate(net, batch: batch, pad: Int32(data.meta.fields["pad_id"] ?? "0") ?? 0)
         guard m.count > 0 else { throw ToolError("\(data.source): no targets to score") }
         let unit = ckpt.dataMeta["unit"] == "char" ? "character" : "token"
         print(String(format: "perplexity %.4f\tbits per %@ %.4f\ttokens %d\tloss %.5f", exp(m.loss), unit, m.loss / log(2), m.count, m.loss))

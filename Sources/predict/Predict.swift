@@ -53,8 +53,10 @@ struct Predict: ParsableCommand {
         var forecastSE = 0.0, forecastN = 0
         let pad = Int32(data.meta.fields["pad_id"] ?? "0") ?? 0
         net.resetState()
-        // a stateful model carries its state from one sequence to the next: one at a time, in order
-        for record in try data.epoch(0, size: spec.stateful ? 1 : batch, shuffle: false, seed: 0, pad: pad) {
+        // a stateful model carries its state from one sequence to the next where they continue each other
+        let (records, carry) = try data.evaluationBatches(for: spec, batch: batch, pad: pad)
+        for record in records {
+            if !carry { net.resetState() }
             let b = try Batch(record, spec: spec)
             let (m, logits) = try net.evaluate(b)
             if b.labels != nil || b.targets != nil { total.add(m) }

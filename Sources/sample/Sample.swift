@@ -4,6 +4,7 @@ import Models
 import NN
 import Tensor
 import TensorStream
+import TextKit
 import ToolKit
 
 /// Generates text from a character or word language model.
@@ -43,22 +44,18 @@ struct Sample: ParsableCommand {
         guard spec.head == .step, spec.input == .ids, let vocab = StreamMeta(ckpt.dataMeta).vocab else {
             throw ToolError("\(checkpoint): not a language model (model \(spec.name), task \(spec.task))")
         }
-        let words = ckpt.dataMeta["unit"] == "word" || ckpt.dataMeta["unit"] == "wordpiece"
-        var index = [String: Int32]()
-        for (i, t) in vocab.enumerated() where index[t] == nil { index[t] = Int32(i) }
-        let pieces: [String] = words ? prime.split(separator: " ").map(String.init) : prime.unicodeScalars.map { String($0) }
+        let text = try TokenText(ckpt.dataMeta, vocab: vocab, source: checkpoint)
         var ids = [Int32]()
-        for (i, p) in pieces.enumerated() {
-            if let id = index[p] { ids.append(id) }
+        for (i, piece) in text.pieces(prime).enumerated() {
+            if let id = piece.id { ids.append(id) }
             else if !skipUnknown {
-                throw ToolError("--prime: \(words ? "word" : "character") '\(p)' at position \(i + 1) is not in the model's vocabulary (--skip-unknown leaves such out)")
+                throw ToolError("--prime: \(text.unitName) '\(piece.text)' at position \(i + 1) is not in the model's vocabulary (--skip-unknown leaves such out)")
             }
         }
         net.training = false
         var rng = RandomSource(seed: seed)
         let out = try ByteOutput(path: nil)
         if !noPrime && !prime.isEmpty { try out.write(prime); try out.flush() }
-        let sep = words ? " " : ""
         try noGrad {
             // state carried from step to step: run the prime, then one token at a time
             var carried: (h: Tensor, c: Tensor?)? = nil
@@ -71,10 +68,11 @@ struct Sample: ParsableCommand {
                 return net.fc(o.select(axis: 1, index: -1)).values
             }
             guard !net.spec.separateLayers else { throw ToolError("\(checkpoint): sampling needs a single recurrent stack") }
-            last = try step(ids.isEmpty ? [Int32(index["\n"] ?? 0)] : ids)
+            last = try step(ids.isEmpty ? [text.lineEnd ?? 0] : ids)
+            var atLineStart = prime.isEmpty || noPrime || prime.hasSuffix("\n")
             for _ in 0..<length {
                 let next = draw(last, &rng)
-                try out.write((words ? sep : "") + vocab[Int(next)])
+                try out.write(text.show(next, atLineStart: &atLineStart))
                 try out.flush()
                 last = try step([next])
             }
@@ -96,5 +94,63 @@ struct Sample: ParsableCommand {
         var u = Double(rng.uniform()) * total
         for (k, wi) in zip(order, w) { u -= wi; if u <= 0 { return Int32(k) } }
         return Int32(order.last!)
+    }
+}
+
+/// How a language model's tokens and text correspond: characters (charidx), words
+/// (tok's word vocabularies, `<eos>` ending lines) or BERT word pieces (`##` pieces
+/// join the previous one, `[SEP]` ends lines), from the training stream's meta.
+struct TokenText {
+    enum Unit { case character, word, wordPiece }
+    let unit: Unit
+    let vocab: [String]
+    private var index = [String: Int32]()
+    private let words: WordTokenizer
+    private let wordPiece: WordPiece?
+    /// The id that ends a line, if the vocabulary has one.
+    let lineEnd: Int32?
+
+    init(_ meta: [String: String], vocab: [String], source: String) throws {
+        self.vocab = vocab
+        for (i, t) in vocab.enumerated() where index[t] == nil { index[t] = Int32(i) }
+        let lowercase = meta["lowercase"] == "true"
+        words = WordTokenizer(lowercase: lowercase)
+        switch meta["unit"] ?? meta["tokenizer"] {
+        case "word", "words":
+            unit = .word
+            wordPiece = nil
+            lineEnd = index["<eos>"]
+        case "wordpiece":
+            unit = .wordPiece
+            do { wordPiece = try WordPiece(vocab: vocab, basic: BertBasicTokenizer(lowercase: lowercase)) }
+            catch let e as VocabularyError { throw ToolError("\(source): \(e.message)") }
+            lineEnd = index["[SEP]"]
+        default:
+            unit = .character
+            wordPiece = nil
+            lineEnd = index["\n"]
+        }
+    }
+
+    var unitName: String { unit == .character ? "character" : unit == .word ? "word" : "word piece" }
+
+    /// The prime cut into the model's tokens, each with its id (nil: not in the vocabulary).
+    func pieces(_ text: String) -> [(text: String, id: Int32?)] {
+        switch unit {
+        case .character: return text.unicodeScalars.map { (String($0), index[String($0)]) }
+        case .word: return words.words(text).map { ($0, index[$0]) }
+        case .wordPiece: return wordPiece!.encode(text).map { (vocab[Int($0)], $0) }
+        }
+    }
+
+    /// The text of a generated token: words are separated by spaces, line ends
+    /// become newlines, `##` pieces continue the word before.
+    func show(_ id: Int32, atLineStart: inout Bool) -> String {
+        let t = vocab[Int(id)]
+        if unit == .character { return t }
+        if id == lineEnd { atLineStart = true; return "\n" }
+        defer { atLineStart = false }
+        if unit == .wordPiece && t.hasPrefix("##") { return String(t.dropFirst(2)) }
+        return atLineStart ? t : " " + t
     }
 }

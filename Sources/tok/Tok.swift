@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tensor
 import TensorStream
 import TextKit
 import ToolKit
@@ -28,11 +29,18 @@ struct Tok: ParsableCommand {
                                      Streams line by line.
             With --labels and no --classes, all input is read first to find the classes.
 
+            With --steps N the lines are one long text for a word language model: each line's
+            tokens, then an end-of-line token (<eos> for words, [SEP] for WordPiece), cut into
+            windows x = ids[i..<i+N], y = ids[i+1...i+N] (task lm), sampled as charidx does:
+            random (shuffled non-overlapping windows) or sequential, with --batch B stripes
+            for state carrying. Reads all input first.
+
             Examples:
               tok --vocab vocab.txt --labels --length 15 < sst2.tsv | fit --model gru-sst > sst.ckpt
               tok --vocab vocab.txt --special --length 64 reviews.txt.gz -o reviews.stream
               tok --labels --lower --max-size 10000 --vocab-out words.txt train.tsv -o train.stream
               tok --labels --lower --word-vocab words.txt --classes neg,pos test.tsv -o test.stream
+              tok --lower --max-size 10000 --vocab-out words.txt --steps 35 train.txt | fit --model wordlm -o lm.ckpt
             """)
 
     @Argument(help: "Text files ('-' or none: standard input; gzip is read transparently).")
@@ -71,6 +79,18 @@ struct Tok: ParsableCommand {
     @Option(help: ArgumentHelp("Pad (with the pad id) or cut every example to N tokens (default: variable length).", valueName: "n"))
     var length: Int?
 
+    @Option(help: ArgumentHelp("Word language-model windows of N tokens over all lines (see above).", valueName: "n"))
+    var steps: Int?
+
+    @Option(help: "Window order with --steps: random (shuffled, non-overlapping, random start) or sequential.")
+    var sampling: LanguageModelWindows.Sampling = .random
+
+    @Option(help: ArgumentHelp("With --sampling sequential: interleave windows from B parallel stripes, so that batches of B rows continue each other.", valueName: "b"))
+    var batch: Int?
+
+    @Option(help: "Seed of the window sampling (--steps).")
+    var seed: UInt64 = 0
+
     @OptionGroup var output: OutputOptions
 
     /// Longest --length accepted (tokens).
@@ -97,6 +117,14 @@ struct Tok: ParsableCommand {
         }
         if let length, length > Self.maxLength { throw ValidationError("--length must be at most \(Self.maxLength)") }
         if classes != nil && !labels { throw ValidationError("--classes needs --labels") }
+        if let steps {
+            if steps < 1 || steps > Self.maxLength { throw ValidationError("--steps must be between 1 and \(Self.maxLength)") }
+            if labels || length != nil || special { throw ValidationError("--steps makes language-model windows: it excludes --labels, --length and --special") }
+        } else if batch != nil || sampling != .random {
+            throw ValidationError("--sampling and --batch go with --steps")
+        }
+        if batch != nil && sampling != .sequential { throw ValidationError("--batch goes with --sampling sequential") }
+        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
         if let names = try parsedClasses(), names.isEmpty { throw ValidationError("--classes is empty") }
     }
 
@@ -113,6 +141,7 @@ struct Tok: ParsableCommand {
     }
 
     func run() throws {
+        if let steps { return try languageModel(LanguageModelWindows(steps: steps, sampling: sampling, stripes: batch)) }
         var engine = try TokenizerEngine(self)
         var lines = TextLines(try openInputs(files))
         let givenClasses = try parsedClasses()
@@ -181,6 +210,37 @@ struct Tok: ParsableCommand {
         note(stats.summary(length: length, vocabularySize: engine.vocabularySize, built: engine.needsAllInput))
     }
 
+    /// --steps: every line's ids and an end-of-line id, as one sequence cut into windows.
+    func languageModel(_ windows: LanguageModelWindows) throws {
+        var engine = try TokenizerEngine(self)
+        var lines = TextLines(try openInputs(files))
+        var all = [Int32](), ids = [Int32]()
+        var unknown = 0, lineCount = 0
+        while let line = try lines.nextLine() {
+            ids.removeAll(keepingCapacity: true)
+            unknown += engine.encode(line.text, into: &ids)
+            all += ids
+            all.append(try engine.endOfLine())
+            lineCount += 1
+        }
+        if let map = try engine.finishVocabulary(maxSize: maxSize, minCount: minCount, vocabOut: vocabOut) {
+            unknown = 0
+            for i in all.indices {
+                all[i] = map[Int(all[i])]
+                if all[i] == engine.unknownID { unknown += 1 }
+            }
+        }
+        let writer = StreamWriter(try output.open())
+        try writeMeta(writer, engine: engine, classes: nil, windows: windows)
+        var rng = RandomSource(seed: seed)
+        let written = try windows.write(all, unit: "token", to: writer, rng: &rng)
+        try writer.finish()
+        try engine.commitVocabulary()
+        let rate = all.isEmpty ? 0 : 100 * Double(unknown) / Double(all.count)
+        note("tok: \(written) windows of \(windows.steps) tokens from \(lineCount) lines, \(all.count) tokens (end-of-line included), "
+             + String(format: "%.2f%% unknown", rate) + ", vocabulary of \(engine.vocabularySize)")
+    }
+
     struct Pending {
         var file: Int
         var line: Int
@@ -214,9 +274,14 @@ struct Tok: ParsableCommand {
         throw ToolError("\(place): label '\(label)' is not one of the classes (\(shown))")
     }
 
-    func writeMeta(_ writer: StreamWriter, engine: TokenizerEngine, classes: [String]?) throws {
+    func writeMeta(_ writer: StreamWriter, engine: TokenizerEngine, classes: [String]?,
+                   windows: LanguageModelWindows? = nil) throws {
         var meta = StreamMeta()
         if labels { meta.task = "classify" }
+        if let windows {
+            windows.describe(&meta)
+            meta.fields["unit"] = engine.kind == "wordpiece" ? "wordpiece" : "word"
+        }
         meta.classes = classes
         meta.vocab = engine.tokens
         meta.fields["tokenizer"] = engine.kind

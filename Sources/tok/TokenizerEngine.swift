@@ -103,6 +103,28 @@ struct TokenizerEngine {
         return unknown
     }
 
+    /// The id that ends a line in language-model windows: [SEP] for WordPiece,
+    /// <eos> for words (counted like a word while a vocabulary is being built).
+    mutating func endOfLine() throws -> Int32 {
+        if let wordPiece {
+            guard let sep = wordPiece.id("[SEP]") else { throw ToolError("the WordPiece vocabulary has no [SEP] to end lines with") }
+            return sep
+        }
+        if var b = builder {
+            builder = nil  // as in encode: no copy of the growing builder
+            let id = b.add(Self.endOfLineToken)
+            builder = b
+            return id
+        }
+        guard let id = vocabulary!.id(Self.endOfLineToken) else {
+            throw ToolError("the word vocabulary has no \(Self.endOfLineToken) to end lines with (build it with tok --steps … --vocab-out)")
+        }
+        return id
+    }
+
+    /// The word that ends a line in word language-model windows.
+    static let endOfLineToken = "<eos>"
+
     /// Builds the vocabulary (when one is being built) and writes it to the
     /// --vocab-out file (committed by `commitVocabulary`). Returns the map from
     /// provisional to final ids, or nil when ids are already final.

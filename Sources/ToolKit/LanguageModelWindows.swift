@@ -1,0 +1,70 @@
+import ArgumentParser
+import TensorStream
+
+/// Language-model windows over one long sequence of token ids (characters for
+/// charidx, words or word pieces for tok): example k has x = ids[s..<s+N] and
+/// y = ids[s+1...s+N] for its start s.
+public struct LanguageModelWindows {
+    /// How windows are ordered (d2l's two ways of reading a long sequence).
+    public enum Sampling: String, Sendable, CaseIterable {
+        /// A random offset in 0..<N, then non-overlapping windows in a shuffled order.
+        case random
+        /// A random offset, then windows in reading order; with `stripes` B the
+        /// sequence is cut into B stripes whose windows are interleaved, so that
+        /// batches of B rows continue each other row by row (state carrying).
+        case sequential
+    }
+
+    public let steps: Int
+    public let sampling: Sampling
+    public let stripes: Int?
+
+    public init(steps: Int, sampling: Sampling, stripes: Int?) {
+        precondition(steps >= 1 && (stripes ?? 1) >= 1)
+        self.steps = steps; self.sampling = sampling; self.stripes = stripes
+    }
+
+    /// The window starts for a sequence of `n` ids, in output order.
+    public func starts(_ n: Int, _ rng: inout some RandomNumberGenerator) -> [Int] {
+        guard n > steps else { return [] }
+        let offset = Int(rng.next() % UInt64(steps))
+        switch sampling {
+        case .random:
+            var starts = Array(stride(from: offset, through: n - steps - 1, by: steps))
+            for i in stride(from: starts.count - 1, to: 0, by: -1) { starts.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            return starts
+        case .sequential:
+            let b = stripes ?? 1
+            let usable = (n - offset - 1) / b / steps * steps  // ids per stripe, whole windows
+            guard usable > 0 else { return [] }
+            var out = [Int]()
+            out.reserveCapacity(usable / steps * b)
+            for w in 0..<(usable / steps) { for row in 0..<b { out.append(offset + row * usable + w * steps) } }
+            return out
+        }
+    }
+
+    /// Records the meta of such a stream: task lm, `steps`, `sampling`, and `stripes`
+    /// when the windows are striped (evaluation then carries state across B rows).
+    public func describe(_ meta: inout StreamMeta) {
+        meta.task = "lm"
+        meta.fields["steps"] = String(steps)
+        meta.fields["sampling"] = sampling.rawValue
+        if let stripes, sampling == .sequential { meta.fields["stripes"] = String(stripes) }
+    }
+
+    /// Writes the windows of `ids` as example records (id "`unit` start", pos = the
+    /// window's place in the stream); returns how many.
+    public func write(_ ids: [Int32], unit: String, to writer: StreamWriter,
+                      rng: inout some RandomNumberGenerator) throws -> Int {
+        let all = starts(ids.count, &rng)
+        for (pos, start) in all.enumerated() {
+            let x = Array(ids[start..<(start + steps)]), y = Array(ids[(start + 1)...(start + steps)])
+            try writer.write(Record(kind: .example, metadata: ["id": "\(unit) \(start)", "pos": String(pos)],
+                                    tensors: [("x", StreamTensor(x, shape: [steps])), ("y", StreamTensor(y, shape: [steps]))]))
+        }
+        return all.count
+    }
+}
+
+extension LanguageModelWindows.Sampling: ExpressibleByArgument {}
