@@ -1,8 +1,8 @@
 import Foundation
 
 /// What wav2seq does to one file, in order: decode, mix to mono, resample to
-/// `rate`, trim silence at both ends, pad or cut to `length` samples, then
-/// optionally turn the samples into log-mel frames.
+/// `rate` (played `speed` times faster), trim silence at both ends, pad or cut
+/// to `length` samples, then optionally turn the samples into log-mel frames.
 public struct Frontend: Sendable {
     /// Output sample rate (Hz).
     public let rate: Int
@@ -16,30 +16,37 @@ public struct Frontend: Sendable {
     /// Normalise each feature to zero mean and unit variance over the file's frames
     /// (cepstral mean and variance normalisation, per utterance).
     public let cmvn: Bool
+    /// Speed perturbation (as Kaldi's): the audio plays `speed` times faster, so its
+    /// pitch and formants rise by that factor and it lasts 1/`speed` as long. Done by
+    /// resampling to `rate / speed` and reading the result as `rate`.
+    public let speed: Double
     private let resamplers: ResamplerCache
 
     public init(rate: Int, trimDB: Double? = 40, length: Int? = nil, alignment: Shaping.Alignment = .start,
-                mel: LogMel? = nil, cmvn: Bool = false) {
+                mel: LogMel? = nil, cmvn: Bool = false, speed: Double = 1) {
         self.cmvn = cmvn
-        precondition(rate > 0)
+        precondition(rate > 0 && speed > 0)
+        self.speed = speed
         self.rate = rate
         self.trimDB = trimDB
         self.length = length
         self.alignment = alignment
         self.mel = mel
-        resamplers = ResamplerCache(outRate: rate)
+        resamplers = ResamplerCache(outRate: speed == 1 ? rate : max(1, Int((Double(rate) / speed).rounded())))
     }
 
     /// Features per time step: 1 for the waveform, the band count for log-mel.
     public var features: Int { mel?.bands ?? 1 }
 
     /// A one-line description of the features, for the stream's meta record.
-    public var summary: String { (mel?.summary ?? "waveform") + (cmvn ? ", per-utterance mean/variance normalised" : "") }
+    public var summary: String {
+        (mel?.summary ?? "waveform") + (cmvn ? ", per-utterance mean/variance normalised" : "")
+    }
 
     /// The mono waveform at `rate`, trimmed and fitted, of an already decoded file.
     public func waveform(_ audio: Audio) -> [Float] {
         var x = audio.mono()
-        if audio.sampleRate != rate { x = resamplers.get(audio.sampleRate).process(x) }
+        if audio.sampleRate != resamplers.outRate { x = resamplers.get(audio.sampleRate).process(x) }
         if let trimDB {
             let r = Shaping.nonSilentRange(x, sampleRate: rate, db: trimDB)
             if r.count != x.count { x = Array(x[r]) }

@@ -32,12 +32,15 @@ struct Wav2Seq: ParsableCommand {
         --length still counts samples, before featurisation: --length 4000 --win 200 --hop 80 \
         gives 1 + (4000 - 200) / 80 = 48 frames.
 
+        --speed 0.9,1,1.1 writes each file once per factor, in that order (speed         perturbation, as Kaldi recipes do for training data): factor f plays the audio f         times faster, so pitch and formants rise by f and it lasts 1/f as long. Such examples         carry speed=f in their metadata. Use it on training files only.
+
         Examples:
           wav2seq --length 4000 data/train/*.wav > train.stream
           wav2seq --length 4000 --classes 0,1,2,3,4,5,6,7,8,9 data/test/*.wav -o test.stream
           find data -name '*.flac' > files.txt; wav2seq --list files.txt --rate 16000 --mel 40 > mel.stream
           wav2seq --label-dir --rate 16000 --length 16000 speech_commands/*/*.wav > commands.stream
           wav2seq --label-pattern '^([a-z]+)_' --no-trim clips/*.ogg | batch --size 8 | fit --model rnn4
+          wav2seq --mel 40 --cmvn --speed 0.85,0.93,1,1.08,1.17 train/*.wav -o train.stream
         """
     )
 
@@ -91,6 +94,9 @@ struct Wav2Seq: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Highest mel filter edge in Hz. Default: --rate / 2.", valueName: "hz"))
     var fmax: Double?
 
+    @Option(name: .long, help: ArgumentHelp("Speed perturbation: write each file once per factor (e.g. 0.9,1,1.1; each between 0.5 and 2).", valueName: "f,f,…"))
+    var speed: String?
+
     @Option(name: .long, help: ArgumentHelp("Files processed in parallel. Default: the number of CPUs.", valueName: "n"))
     var threads: Int?
 
@@ -111,6 +117,19 @@ struct Wav2Seq: ParsableCommand {
             throw ValidationError("--fmax must be above --fmin and at most --rate / 2 (\(Double(rate) / 2))")
         }
         guard fmin >= 0, fmin < Double(rate) / 2 else { throw ValidationError("--fmin must be between 0 and --rate / 2") }
+        _ = try speeds()
+    }
+
+    /// The --speed factors (default: just 1).
+    func speeds() throws -> [Double] {
+        guard let speed else { return [1] }
+        let parts = speed.split(separator: ",", omittingEmptySubsequences: false)
+        let factors = parts.compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard factors.count == parts.count, factors.allSatisfy({ $0 >= 0.5 && $0 <= 2 }) else {
+            throw ValidationError("--speed takes factors between 0.5 and 2 separated by commas, e.g. 0.9,1,1.1 (got '\(speed)')")
+        }
+        guard Set(factors).count == factors.count else { throw ValidationError("--speed lists a factor twice ('\(speed)')") }
+        return factors
     }
 
     func run() throws {
@@ -125,8 +144,13 @@ struct Wav2Seq: ParsableCommand {
             throw ValidationError(list.isEmpty ? "no audio files given" : "no audio files given (the --list files are empty)")
         }
 
-        let frontend = Frontend(rate: rate, trimDB: noTrim ? nil : trim, length: length,
-                                alignment: Shaping.Alignment(rawValue: align) ?? .start, mel: try makeMel(), cmvn: cmvn)
+        let factors = try speeds()
+        let mel = try makeMel()
+        let frontends = factors.map {
+            Frontend(rate: rate, trimDB: noTrim ? nil : trim, length: length,
+                     alignment: Shaping.Alignment(rawValue: align) ?? .start, mel: mel, cmvn: cmvn, speed: $0)
+        }
+        let frontend = frontends[0]
         if let mel = frontend.mel, mel.filterbank.emptyBands > 0 {
             note("wav2seq: warning: \(mel.filterbank.emptyBands) of the \(mel.bands) mel bands cover no FFT bin and are constant (use fewer bands or a longer --win)")
         }
@@ -163,6 +187,7 @@ struct Wav2Seq: ParsableCommand {
         meta.sampleRate = rate
         meta.features = frontend.features
         meta.fields["frontend"] = frontend.summary
+            + (speed == nil ? "" : ", speed perturbed ×" + factors.map { String(format: "%g", $0) }.joined(separator: ","))
         meta.addTool(provenance())
 
         let writer = StreamWriter(try outputOptions.open())
@@ -170,20 +195,27 @@ struct Wav2Seq: ParsableCommand {
         let features = frontend.features
         let progress = isatty(2) == 1 ? Progress(total: paths.count) : nil
         var skipped = 0
-        try forEachProcessed(paths, frontend: frontend, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount) { i, outcome in
+        // Job k is file k / F at speed factor k % F, F = the number of factors.
+        let F = factors.count, files = paths
+        try forEachProcessed(paths.count * F, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
+                             { k throws(AudioError) in try frontends[k % F].process(path: files[k / F]) }) { k, outcome in
+            let i = k / F, f = factors[k % F]
             switch outcome {
             case .success(let (x, steps)):
-                try writer.write(Record(kind: .example, metadata: ["id": paths[i]], tensors: [
+                var metadata = ["id": paths[i]]
+                if f != 1 { metadata["speed"] = String(format: "%g", f) }
+                try writer.write(Record(kind: .example, metadata: metadata, tensors: [
                     ("x", StreamTensor(x, shape: [steps, features])),
                     ("y", StreamTensor([ids[i]], shape: [1])),
                 ]))
             case .failure(let error):
                 guard skipBad else { throw ToolError("\(paths[i]): \(error.message)") }
+                guard k % F == 0 else { break }  // one warning per file
                 progress?.clear()
                 note("wav2seq: \(paths[i]): \(error.message) (skipped)")
                 skipped += 1
             }
-            progress?.update(i + 1)
+            if k % F == F - 1 { progress?.update(i + 1) }
         }
         progress?.clear()
         if skipped > 0 { note("wav2seq: skipped \(skipped) of \(paths.count) files") }
@@ -230,26 +262,27 @@ struct Wav2Seq: ParsableCommand {
     }
 }
 
-/// Decodes and featurises `paths` on `threads` threads, a chunk at a time, and
-/// hands each outcome to `body` in the order of `paths` (so the output does not
-/// depend on the thread count).
-func forEachProcessed(_ paths: [String], frontend: Frontend, threads: Int,
+/// Runs jobs 0..<count (decode and featurise one file) on `threads` threads, a
+/// chunk at a time, and hands each outcome to `body` in job order (so the output
+/// does not depend on the thread count).
+func forEachProcessed(_ count: Int, threads: Int,
+                      _ process: @escaping @Sendable (Int) throws(AudioError) -> (x: [Float], steps: Int),
                       _ body: (Int, Result<(x: [Float], steps: Int), AudioError>) throws -> Void) throws {
     let threads = max(1, threads)
     let chunk = threads == 1 ? 1 : 16 * threads
     var start = 0
-    while start < paths.count {
-        let end = min(paths.count, start + chunk)
+    while start < count {
+        let end = min(count, start + chunk)
         let slots = Slots(count: end - start)
         if threads == 1 {
-            slots.set(0, Result { () throws(AudioError) in try frontend.process(path: paths[start]) })
+            slots.set(0, Result { () throws(AudioError) in try process(start) })
         } else {
             let base = start
             DispatchQueue.concurrentPerform(iterations: min(threads, end - start)) { w in
                 var i = base + w
                 while i < end {
-                    let path = paths[i]
-                    slots.set(i - base, Result { () throws(AudioError) in try frontend.process(path: path) })
+                    let job = i
+                    slots.set(i - base, Result { () throws(AudioError) in try process(job) })
                     i += threads
                 }
             }

@@ -128,6 +128,31 @@ struct Wav2SeqToolTests {
         #expect(examples.allSatisfy { $0["x"]?.shape == [48, 40] })
     }
 
+    @Test func speedPerturbationScalesPitchAndDuration() throws {
+        let s = try Scratch(); defer { s.remove() }
+        let files = try makeClips(s)
+        let r = try Wav2SeqBinary.run(["--no-trim", "--speed", "0.8,1,1.25"] + files)
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let (meta, examples) = try Wav2SeqBinary.records(r.stdout, scratch: s)
+        #expect(meta.fields["frontend"] == "waveform, speed perturbed ×0.8,1,1.25")
+        // one example per file and factor, in that order; speed in the metadata unless 1
+        #expect(examples.count == 9)
+        #expect(examples.map { $0.metadata["id"] ?? "" } == files.flatMap { [$0, $0, $0] })
+        #expect(examples.map { $0.metadata["speed"] } == [String?]([ "0.8", nil, "1.25"]) + ["0.8", nil, "1.25"] + ["0.8", nil, "1.25"])
+        #expect(examples.map { $0["y"]?.ints ?? [] } == [[1], [1], [1], [0], [0], [0], [0], [0], [0]])
+        // 3_a: 0.3 s, 700 Hz. At speed f it lasts 0.3 / f s and sounds at 700·f Hz.
+        for (k, f) in [(3, 0.8), (4, 1.0), (5, 1.25)] {
+            let x = examples[k]["x"]?.floats ?? []
+            #expect(abs(Double(x.count) - 2400 / f) <= 2, "speed \(f): \(x.count) samples")
+            #expect(abs(peakFrequency(Array(x[0..<1024]), rate: 8000) - 700 * f) < 16, "speed \(f)")
+        }
+        for args in [["--speed", "0"], ["--speed", "1,x"], ["--speed", "0.9,0.9"], ["--speed", "3"]] {
+            let bad = try Wav2SeqBinary.run(args + files)
+            #expect(bad.status == 2, "\(args): \(bad.stderr)")
+            #expect(bad.stderr.hasPrefix("wav2seq: ") && bad.stderr.filter { $0 == "\n" }.count == 1, "\(args): \(bad.stderr)")
+        }
+    }
+
     @Test func classesListAndOutputFile() throws {
         let s = try Scratch(); defer { s.remove() }
         let files = try makeClips(s)
