@@ -63,6 +63,8 @@ class RecurModel(nn.Module):
                     x = F.avg_pool1d(F.relu(x).permute(0, 2, 1), k, st).permute(0, 2, 1)
             if s["head"] == "flatten":
                 return self.fc(x.reshape(B, -1))
+            if s["head"] == "mean":
+                return self.fc(x.mean(dim=1))
             return self.fc(x) if s["head"] == "step" else self.fc(x[:, -1])
         out, h = run(self.rnn, x)
         if isinstance(h, tuple):
@@ -71,6 +73,8 @@ class RecurModel(nn.Module):
             return self.fc(out)
         if s["head"] == "flatten":
             return self.fc(out.reshape(B, -1))
+        if s["head"] == "mean":  # padded steps are zeros after pad_packed_sequence
+            return self.fc(out.sum(dim=1) / lengths.to(out.dtype).unsqueeze(1))
         d = 2 if s["bidirectional"] else 1
         top = (len(s["hidden"]) - 1) * d
         last = h[top] if d == 1 else torch.cat([h[top], h[top + 1]], dim=1)

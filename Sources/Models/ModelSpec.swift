@@ -14,6 +14,8 @@ public struct ModelSpec: Codable, Sendable, Equatable {
         case step
         /// Flatten every (pooled) step of the output, then Linear (rnn4).
         case flatten
+        /// Linear on the mean of the last layer's outputs over each sequence's own steps.
+        case mean
     }
     public enum Loss: String, Codable, Sendable { case crossEntropy = "ce", bce, mse }
 
@@ -55,7 +57,7 @@ public struct ModelSpec: Codable, Sendable, Equatable {
     /// Width of what the head reads per step.
     public var headInput: Int {
         switch head {
-        case .last, .step: return hidden.last! * directions
+        case .last, .step, .mean: return hidden.last! * directions
         case .flatten: return hidden.last! * directions * flattenSteps
         }
     }

@@ -111,6 +111,7 @@ public final class SequenceModel: Module {
                 return fc(x.reshaped([B, x.shape[1] * x.shape[2]]))
             case .step: return fc(x)
             case .last: return fc(x.select(axis: 1, index: -1))
+            case .mean: return fc(x.meanOverSteps(lengths: spec.pool == nil ? lengths : nil))
             }
         }
         let rnn = layers[0]
@@ -119,6 +120,7 @@ public final class SequenceModel: Module {
         if spec.stateful { state = (hN.detached(), cN?.detached()) }
         switch spec.head {
         case .step: return fc(out)
+        case .mean: return fc(out.meanOverSteps(lengths: lengths))
         case .flatten: return fc(out.reshaped([B, T * out.shape[2]]))
         case .last:
             let D = spec.directions, top = (spec.hidden.count - 1) * D

@@ -119,6 +119,30 @@ extension Tensor {
         return out
     }
 
+    /// x [B, T, H] → [B, H]: the mean over each sequence's own steps, t < lengths[b]
+    /// (all T steps when `lengths` is nil). Padded steps get no gradient.
+    public func meanOverSteps(lengths: [Int]?) -> Tensor {
+        precondition(shape.count == 3, "meanOverSteps of \(shape)")
+        let (B, T, H) = (shape[0], shape[1], shape[2])
+        let lens = lengths ?? [Int](repeating: T, count: B)
+        precondition(lens.count == B && lens.allSatisfy { $0 >= 1 && $0 <= T }, "lengths \(lens) for \(shape)")
+        let out = Tensor(uninitialized: [B, H], on: backend)
+        backend.fill(out.pointer, B * H, 0)
+        for b in 0..<B {
+            let w = 1 / Float(lens[b])
+            for t in 0..<lens[b] { backend.axpy(H, w, pointer + (b * T + t) * H, out.pointer + b * H) }
+        }
+        Autograd.record([self], out) {
+            guard let g = out.grad else { return }
+            let dx = self.gradBuffer()
+            for b in 0..<B {
+                let w = 1 / Float(lens[b])
+                for t in 0..<lens[b] { self.backend.axpy(H, w, g.pointer + b * H, dx + (b * T + t) * H) }
+            }
+        }
+        return out
+    }
+
     /// Sum of all elements, as a one-element tensor.
     public func sum() -> Tensor {
         let out = Tensor([Float(backend.sum(pointer, count))], shape: [1], on: backend)

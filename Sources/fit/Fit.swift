@@ -36,7 +36,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Hidden size per layer, comma-separated (e.g. 128,128).") var hidden: String?
     @Option(help: "Embedding size (id inputs).") var embed: Int?
     @Flag(inversion: .prefixedNo, help: "Bidirectional layers.") var bidirectional: Bool?
-    @Option(help: "Head: last (final state), step (every step), flatten.") var head: ModelSpec.Head?
+    @Option(help: "Head: last (final state), mean (mean output over each sequence's steps), step (every step), flatten.") var head: ModelSpec.Head?
     @Option(help: "Dropout between recurrent layers.") var dropout: Float?
     @Flag(help: "Carry the recurrent state from batch to batch.") var stateful = false
 

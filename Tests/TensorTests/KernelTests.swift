@@ -73,6 +73,19 @@ struct AutogradTests {
         #expect(Autograd.tapeLength == 0)
     }
 
+    @Test func meanOverStepsUsesEachSequencesOwnSteps() {
+        // x [2, 3, 2]: row 0 has 2 steps, row 1 all 3
+        let x = Tensor([1, 2, 3, 4, 100, 100, 5, 6, 7, 8, 9, 10], shape: [2, 3, 2], requiresGrad: true)
+        let m = x.meanOverSteps(lengths: [2, 3])
+        #expect(m.shape == [2, 2])
+        #expect(m.values == [2, 3, 7, 8])
+        (m * 6).sum().backward()
+        #expect(x.grad!.values == [3, 3, 3, 3, 0, 0, 2, 2, 2, 2, 2, 2])
+        #expect(Autograd.tapeLength == 0)
+        let all = noGrad { x.meanOverSteps(lengths: nil) }.values
+        for (a, b) in zip(all, [Float(104) / 3, Float(106) / 3, 7, 8]) { #expect(abs(a - b) <= 1e-5 * abs(b)) }
+    }
+
     @Test func noGradRecordsNothing() {
         let x = Tensor([1, -2, 3], shape: [3], requiresGrad: true)
         let y = noGrad { x.relu() }

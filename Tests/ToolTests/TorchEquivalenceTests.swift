@@ -28,6 +28,8 @@ struct TorchEquivalenceTests {
          ["--model", "charlm", "--hidden", "12", "--embed", "7", "--epochs", "1"]),
         ("stacked RNNs of different sizes, per-step tags", [("charidx", ["--pairs"]), ("batch", ["--size", "2"])],
          ["--cell", "rnn_tanh", "--hidden", "6,4", "--embed", "3", "--epochs", "3"]),
+        ("mean-pooled packed LSTM classifier", [("charidx", ["--labels"]), ("batch", ["--size", "4"])],
+         ["--cell", "lstm", "--hidden", "6", "--embed", "4", "--head", "mean", "--epochs", "2"]),
     ]
 
     static let text = [
@@ -37,7 +39,7 @@ struct TorchEquivalenceTests {
     static let pairs = ["hello\tohlol", "world\tdlrow", "abcde\tedcba", "cab\tbac"].joined(separator: "\n")
 
     @Test(.enabled(if: torchAvailable, "torch cannot be imported (set RECUR_TORCH_PYTHON to a python with torch)"),
-          arguments: 0..<3)
+          arguments: 0..<4)
     func sameOutputs(index: Int) throws {
         let c = Self.cases[index]
         let input = Data((c.make[0].1.contains("--pairs") ? Self.pairs : Self.text).utf8)
