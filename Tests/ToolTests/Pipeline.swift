@@ -28,6 +28,7 @@ enum Pipeline {
     /// `a | b | c`: each stage's stdout is piped to the next one's stdin.
     /// Returns the last stage's status and stdout; stderr of all stages joined.
     static func chain(_ stages: [(String, [String])], input: Data = Data()) throws -> Result {
+        signal(SIGPIPE, SIG_IGN)  // a tool may exit before reading all its input
         var processes = [Process]()
         var errPipes = [Pipe]()
         let first = Pipe()
@@ -49,7 +50,7 @@ enum Pipeline {
         let group = DispatchGroup()
         let writer = first.fileHandleForWriting
         DispatchQueue.global().async(group: group) {
-            writer.write(input)
+            try? writer.write(contentsOf: input)  // fails harmlessly if the first tool stopped reading
             try? writer.close()
         }
         final class Box: @unchecked Sendable { var data = Data() }

@@ -48,7 +48,8 @@ enum Wav2SeqBinary {
         let out = Box(), err = Box()
         let group = DispatchGroup()
         let writer = inPipe.fileHandleForWriting
-        DispatchQueue.global().async(group: group) { writer.write(input); try? writer.close() }
+        signal(SIGPIPE, SIG_IGN)  // wav2seq may exit before reading all its input
+        DispatchQueue.global().async(group: group) { try? writer.write(contentsOf: input); try? writer.close() }
         let outHandle = outPipe.fileHandleForReading, errHandle = errPipe.fileHandleForReading
         DispatchQueue.global().async(group: group) { out.data = outHandle.readDataToEndOfFile() }
         DispatchQueue.global().async(group: group) { err.data = errHandle.readDataToEndOfFile() }
