@@ -63,8 +63,8 @@ class RecurModel(nn.Module):
                     x = F.avg_pool1d(F.relu(x).permute(0, 2, 1), k, st).permute(0, 2, 1)
             if s["head"] == "flatten":
                 return self.fc(x.reshape(B, -1))
-            if s["head"] == "mean":
-                return self.fc(x.mean(dim=1))
+            if s["head"] == "mean":  # over each sequence's own steps; pooled steps have no lengths
+                return self.fc(x.mean(dim=1) if s.get("pool") else x.sum(dim=1) / lengths.to(x.dtype).unsqueeze(1))
             return self.fc(x) if s["head"] == "step" else self.fc(x[:, -1])
         out, h = run(self.rnn, x)
         if isinstance(h, tuple):

@@ -89,17 +89,28 @@ extension Batch {
 }
 
 extension Dataset {
+    /// The stream's `stripes`: windows interleaved so that batches of that many rows
+    /// continue each other row by row (charidx/tok `--sampling sequential --batch S`).
+    public var stripes: Int? { meta.fields["stripes"].flatMap { Int($0) }.flatMap { $0 >= 1 ? $0 : nil } }
+
+    /// Whether consecutive ready-made batches continue each other row by row: windows in
+    /// reading order, cut by `batch` without reordering into as many rows as the stripes.
+    public var batchesContinue: Bool {
+        meta.fields["sampling"] != "random" && meta.fields["batch_order"] == "kept"
+            && meta.fields["batch_size"].flatMap { Int($0) } == (stripes ?? 1)
+    }
+
     /// The batches to evaluate this stream with, and whether a stateful model carries
     /// its state from one batch to the next. A stateful model carries it only where the
     /// windows continue each other: one window at a time in stream order, or, when the
-    /// stream is striped for batches of S rows (`charidx --sampling sequential --batch S`,
-    /// meta `stripes`), S rows at a time. Windows sampled at random (meta `sampling`
-    /// `random`) do not continue each other: each batch then starts from a zero state.
+    /// stream is striped for batches of S rows (meta `stripes`), S rows at a time; ready-made
+    /// batches when `batchesContinue`. Windows sampled at random (meta `sampling` `random`)
+    /// do not continue each other: each batch then starts from a zero state.
     public func evaluationBatches(for spec: ModelSpec, batch: Int, pad: Int32) throws -> (batches: [Record], carry: Bool) {
         guard spec.stateful else { return (try epoch(0, size: batch, shuffle: false, seed: 0, pad: pad), false) }
+        guard isExamples else { return (try epoch(0, size: batch, shuffle: false, seed: 0, pad: pad), batchesContinue) }
         if meta.fields["sampling"] == "random" { return (try epoch(0, size: batch, shuffle: false, seed: 0, pad: pad), false) }
-        let stripes = isExamples ? Int(meta.fields["stripes"] ?? "") ?? 1 : 1
-        return (try epoch(0, size: max(stripes, 1), shuffle: false, seed: 0, pad: pad), true)
+        return (try epoch(0, size: stripes ?? 1, shuffle: false, seed: 0, pad: pad), true)
     }
 
     /// Mean loss and accuracy (or perplexity's loss) of `net` on this stream, evaluated

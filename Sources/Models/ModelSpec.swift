@@ -14,7 +14,8 @@ public struct ModelSpec: Codable, Sendable, Equatable {
         case step
         /// Flatten every (pooled) step of the output, then Linear (rnn4).
         case flatten
-        /// Linear on the mean of the last layer's outputs over each sequence's own steps.
+        /// Linear on the mean of the last layer's outputs over each sequence's own steps
+        /// (over all pooled steps when the layers pool: pooling keeps no lengths).
         case mean
     }
     public enum Loss: String, Codable, Sendable { case crossEntropy = "ce", bce, mse }

@@ -131,21 +131,23 @@ public struct VocabularyBuilder: Sendable {
     }
 
     /// The vocabulary of the `maxSize` most frequent words (all when nil) seen
-    /// at least `minCount` times, after the specials; and the map from
-    /// provisional ids to final ids (`<unk>` for words left out). Words equal
-    /// to a special token map to it.
-    public func build(maxSize: Int? = nil, minCount: Int = 1) -> (vocabulary: WordVocabulary, map: [Int32]) {
+    /// at least `minCount` times, after the specials and the `reserved` tokens
+    /// (kept whatever their count, e.g. `<eos>`); and the map from provisional ids
+    /// to final ids (`<unk>` for words left out). Words equal to a special or
+    /// reserved token map to it.
+    public func build(maxSize: Int? = nil, minCount: Int = 1, reserved: [String] = []) -> (vocabulary: WordVocabulary, map: [Int32]) {
         let keys = (0..<counts.count).map { table.key(at: $0) }
-        let special = Set(WordVocabulary.specials.map { Array($0.utf8) })
+        let fixed = WordVocabulary.specials + reserved.filter { !WordVocabulary.specials.contains($0) }
+        let special = Set(fixed.map { Array($0.utf8) })
         var order = (0..<counts.count).filter { counts[$0] >= minCount && !special.contains(keys[$0]) }
         order.sort { a, b in
             counts[a] != counts[b] ? counts[a] > counts[b] : keys[a].lexicographicallyPrecedes(keys[b])
         }
         if let maxSize, order.count > maxSize { order.removeSubrange(maxSize...) }
-        var tokens = WordVocabulary.specials
+        var tokens = fixed
         var map = [Int32](repeating: 1, count: counts.count)
         for (i, k) in keys.enumerated() where special.contains(k) {
-            map[i] = Int32(WordVocabulary.specials.firstIndex(of: String(decoding: k, as: UTF8.self))!)
+            map[i] = Int32(fixed.firstIndex(of: String(decoding: k, as: UTF8.self))!)
         }
         for e in order {
             map[e] = Int32(tokens.count)

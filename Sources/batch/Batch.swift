@@ -47,6 +47,8 @@ struct Batch: ParsableCommand {
         let padID = pad ?? meta.fields["pad_id"].flatMap { Int32($0) } ?? 0
         meta.addTool(commandLine())
         meta.fields["batch_size"] = String(size)
+        // whether the examples keep their order (stateful models carry state across batches only then)
+        meta.fields["batch_order"] = shuffle || buffer != nil || bucket != nil || sort ? "changed" : "kept"
         let writer = StreamWriter(try out.open())
         try writer.write(meta.record)
         var rng = RandomSource(seed: seed)

@@ -95,10 +95,13 @@ struct Fit: ParsableCommand {
         let spec = net.spec
         if resume == nil { state.shuffle = shuffle ?? (spec.task == "classify") }
         else if let shuffle { state.shuffle = shuffle }
-        let stripes = data.isExamples ? data.meta.fields["stripes"].flatMap { Int($0) } : nil
+        let stripes = data.isExamples ? data.stripes : nil
         if let batch { state.batchSize = batch } else if resume == nil, let stripes { state.batchSize = stripes }
         if spec.stateful, let stripes, stripes != state.batchSize {
             note("fit: warning: the stream's windows are striped for batches of \(stripes) rows; batches of \(state.batchSize) break the state carried from row to row")
+        }
+        if spec.stateful, !data.isExamples, data.meta.fields["sampling"] == "sequential", !data.batchesContinue {
+            note("fit: warning: the stream's batches do not continue each other row by row (batch --size must equal the stripes, with no --shuffle, --buffer, --bucket or --sort)")
         }
         if spec.stateful, state.shuffle, data.meta.fields["sampling"] == "sequential" {
             note("fit: warning: shuffling a sequentially sampled stream breaks the state carried from batch to batch (--no-shuffle)")

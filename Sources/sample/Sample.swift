@@ -132,14 +132,20 @@ struct TokenText {
         }
     }
 
-    var unitName: String { unit == .character ? "character" : unit == .word ? "word" : "word piece" }
+    var unitName: String { unit == .character ? "character" : "word" }
 
     /// The prime cut into the model's tokens, each with its id (nil: not in the vocabulary).
     func pieces(_ text: String) -> [(text: String, id: Int32?)] {
         switch unit {
         case .character: return text.unicodeScalars.map { (String($0), index[String($0)]) }
         case .word: return words.words(text).map { ($0, index[$0]) }
-        case .wordPiece: return wordPiece!.encode(text).map { (vocab[Int($0)], $0) }
+        case .wordPiece:
+            // word by word, so that a word WordPiece cannot cover is named (it would be one [UNK])
+            let wp = wordPiece!
+            return text.split(whereSeparator: \.isWhitespace).flatMap { word -> [(text: String, id: Int32?)] in
+                let ids = wp.encode(String(word))
+                return ids.contains(wp.unknownID) ? [(String(word), nil)] : ids.map { (vocab[Int($0)], $0) }
+            }
         }
     }
 

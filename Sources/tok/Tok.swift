@@ -29,10 +29,10 @@ struct Tok: ParsableCommand {
                                      Streams line by line.
             With --labels and no --classes, all input is read first to find the classes.
 
-            With --steps N the lines are one long text for a word language model: each line's
-            tokens, then an end-of-line token (<eos> for words, [SEP] for WordPiece), cut into
-            windows x = ids[i..<i+N], y = ids[i+1...i+N] (task lm), sampled as charidx does:
-            random (shuffled non-overlapping windows) or sequential, with --batch B stripes
+            With --steps N the lines are one long text for a word language model: each line's \
+            tokens, then an end-of-line token (<eos> for words, [SEP] for WordPiece), cut into \
+            windows x = ids[i..<i+N], y = ids[i+1...i+N] (task lm), sampled as charidx does: \
+            random (shuffled non-overlapping windows) or sequential, with --batch B stripes \
             for state carrying. Reads all input first.
 
             Examples:
@@ -61,7 +61,7 @@ struct Tok: ParsableCommand {
     @Option(name: .customLong("vocab-out"), help: ArgumentHelp("Write the vocabulary built from the input to FILE (one token per line).", valueName: "file"))
     var vocabOut: String?
 
-    @Option(name: .customLong("max-size"), help: ArgumentHelp("Keep the N most frequent words (the vocabulary then has N + 2 entries).", valueName: "n"))
+    @Option(name: .customLong("max-size"), help: ArgumentHelp("Keep the N most frequent words (the vocabulary then has N + 2 entries; N + 3 with --steps, which adds <eos>).", valueName: "n"))
     var maxSize: Int?
 
     @Option(name: .customLong("min-count"), help: ArgumentHelp("Keep only words seen at least K times.", valueName: "k"))
@@ -223,7 +223,8 @@ struct Tok: ParsableCommand {
             all.append(try engine.endOfLine())
             lineCount += 1
         }
-        if let map = try engine.finishVocabulary(maxSize: maxSize, minCount: minCount, vocabOut: vocabOut) {
+        if let map = try engine.finishVocabulary(maxSize: maxSize, minCount: minCount, vocabOut: vocabOut,
+                                                 reserved: [TokenizerEngine.endOfLineToken]) {
             unknown = 0
             for i in all.indices {
                 all[i] = map[Int(all[i])]

@@ -104,7 +104,7 @@ struct TokenizerEngine {
     }
 
     /// The id that ends a line in language-model windows: [SEP] for WordPiece,
-    /// <eos> for words (counted like a word while a vocabulary is being built).
+    /// <eos> for words (id 2, after <pad> and <unk>, when a vocabulary is being built).
     mutating func endOfLine() throws -> Int32 {
         if let wordPiece {
             guard let sep = wordPiece.id("[SEP]") else { throw ToolError("the WordPiece vocabulary has no [SEP] to end lines with") }
@@ -128,9 +128,10 @@ struct TokenizerEngine {
     /// Builds the vocabulary (when one is being built) and writes it to the
     /// --vocab-out file (committed by `commitVocabulary`). Returns the map from
     /// provisional to final ids, or nil when ids are already final.
-    mutating func finishVocabulary(maxSize: Int?, minCount: Int, vocabOut: String?) throws -> [Int32]? {
+    /// `reserved`: tokens kept after the specials whatever their count (`<eos>` for --steps).
+    mutating func finishVocabulary(maxSize: Int?, minCount: Int, vocabOut: String?, reserved: [String] = []) throws -> [Int32]? {
         guard let builder else { return nil }
-        let (v, map) = builder.build(maxSize: maxSize, minCount: minCount)
+        let (v, map) = builder.build(maxSize: maxSize, minCount: minCount, reserved: reserved)
         self.builder = nil
         vocabulary = v
         tokens = v.tokens

@@ -32,7 +32,10 @@ struct Wav2Seq: ParsableCommand {
         --length still counts samples, before featurisation: --length 4000 --win 200 --hop 80 \
         gives 1 + (4000 - 200) / 80 = 48 frames.
 
-        --speed 0.9,1,1.1 writes each file once per factor, in that order (speed         perturbation, as Kaldi recipes do for training data): factor f plays the audio f         times faster, so pitch and formants rise by f and it lasts 1/f as long. Such examples         carry speed=f in their metadata. Use it on training files only.
+        --speed 0.9,1,1.1 writes each file once per factor, in that order (speed \
+        perturbation, as Kaldi recipes do for training data): factor f plays the audio f \
+        times faster, so pitch and formants rise by f and it lasts 1/f as long. Such examples \
+        carry speed=f in their metadata. Use it on training files only.
 
         Examples:
           wav2seq --length 4000 data/train/*.wav > train.stream

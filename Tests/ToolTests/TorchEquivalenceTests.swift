@@ -30,6 +30,8 @@ struct TorchEquivalenceTests {
          ["--cell", "rnn_tanh", "--hidden", "6,4", "--embed", "3", "--epochs", "3"]),
         ("mean-pooled packed LSTM classifier", [("charidx", ["--labels"]), ("batch", ["--size", "4"])],
          ["--cell", "lstm", "--hidden", "6", "--embed", "4", "--head", "mean", "--epochs", "2"]),
+        ("mean-pooled stacked GRUs of different sizes", [("charidx", ["--labels"]), ("batch", ["--size", "4"])],
+         ["--cell", "gru", "--hidden", "6,4", "--embed", "4", "--head", "mean", "--epochs", "2"]),
     ]
 
     static let text = [
@@ -39,7 +41,7 @@ struct TorchEquivalenceTests {
     static let pairs = ["hello\tohlol", "world\tdlrow", "abcde\tedcba", "cab\tbac"].joined(separator: "\n")
 
     @Test(.enabled(if: torchAvailable, "torch cannot be imported (set RECUR_TORCH_PYTHON to a python with torch)"),
-          arguments: 0..<4)
+          arguments: 0..<5)
     func sameOutputs(index: Int) throws {
         let c = Self.cases[index]
         let input = Data((c.make[0].1.contains("--pairs") ? Self.pairs : Self.text).utf8)
