@@ -107,23 +107,32 @@ extension Dataset {
     /// batches when `batchesContinue`. Windows sampled at random (meta `sampling` `random`)
     /// do not continue each other: each batch then starts from a zero state.
     public func evaluationBatches(for spec: ModelSpec, batch: Int, pad: Int32) throws -> (batches: [Record], carry: Bool) {
-        guard spec.stateful else { return (try epoch(0, size: batch, shuffle: false, seed: 0, pad: pad), false) }
-        guard isExamples else { return (try epoch(0, size: batch, shuffle: false, seed: 0, pad: pad), batchesContinue) }
-        if meta.fields["sampling"] == "random" { return (try epoch(0, size: batch, shuffle: false, seed: 0, pad: pad), false) }
-        return (try epoch(0, size: stripes ?? 1, shuffle: false, seed: 0, pad: pad), true)
+        let inOrder = isExamples && meta.fields["sampling"] != "random"
+        let size = spec.stateful && inOrder ? stripes ?? 1 : batch
+        let carry = spec.stateful && (isExamples ? inOrder : batchesContinue)
+        return (try epoch(0, size: size, shuffle: false, seed: 0, pad: pad), carry)
     }
 
-    /// Mean loss and accuracy (or perplexity's loss) of `net` on this stream, evaluated
-    /// as `evaluationBatches` says. The model's carried state is reset first and after.
-    public func evaluate(_ net: SequenceModel, batch: Int, pad: Int32) throws -> Metrics {
+    /// Runs `net` (without the tape) on the stream's evaluation batches, carrying or
+    /// resetting a stateful model's state as `evaluationBatches` says, and hands each
+    /// batch with its metrics and logits to `body`. The carried state is reset first and after.
+    public func forEachEvaluated(_ net: SequenceModel, batch: Int, pad: Int32,
+                                 _ body: (Batch, Metrics, Tensor) throws -> Void) throws {
         let (batches, carry) = try evaluationBatches(for: net.spec, batch: batch, pad: pad)
-        var m = Metrics()
         net.resetState()
+        defer { net.resetState() }
         for r in batches {
             if !carry { net.resetState() }
-            m.add(try net.evaluate(Batch(r, spec: net.spec)).metrics)
+            let b = try Batch(r, spec: net.spec)
+            let (m, logits) = try net.evaluate(b)
+            try body(b, m, logits)
         }
-        net.resetState()
+    }
+
+    /// Mean loss and accuracy (or perplexity's loss) of `net` on this stream.
+    public func evaluate(_ net: SequenceModel, batch: Int, pad: Int32) throws -> Metrics {
+        var m = Metrics()
+        try forEachEvaluated(net, batch: batch, pad: pad) { _, metrics, _ in m.add(metrics) }
         return m
     }
 }

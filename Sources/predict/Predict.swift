@@ -52,13 +52,8 @@ struct Predict: ParsableCommand {
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: max(classes.count, 2)), count: max(classes.count, 2))
         var forecastSE = 0.0, forecastN = 0
         let pad = Int32(data.meta.fields["pad_id"] ?? "0") ?? 0
-        net.resetState()
         // a stateful model carries its state from one sequence to the next where they continue each other
-        let (records, carry) = try data.evaluationBatches(for: spec, batch: batch, pad: pad)
-        for record in records {
-            if !carry { net.resetState() }
-            let b = try Batch(record, spec: spec)
-            let (m, logits) = try net.evaluate(b)
+        try data.forEachEvaluated(net, batch: batch, pad: pad) { b, m, logits in
             if b.labels != nil || b.targets != nil { total.add(m) }
             let v = logits.values
             for i in 0..<b.batchSize {

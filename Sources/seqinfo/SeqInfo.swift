@@ -121,14 +121,14 @@ struct SeqInfo: ParsableCommand {
             if files.count > 1 { out.append("\(file.name):") }
             out.append("checkpoint:")
             out += describe(r.metadata)
-            let groups = ["": "parameters", "optim.": "optimiser state", "state.": "carried state"]
-            for prefix in ["", "optim.", "state."] {
-                let ts = r.tensors.filter { t in
-                    prefix.isEmpty ? !t.name.hasPrefix("optim.") && !t.name.hasPrefix("state.") : t.name.hasPrefix(prefix)
-                }
+            func group(_ name: String) -> String {
+                name.hasPrefix("optim.") ? "optimiser state" : name.hasPrefix("state.") ? "carried state" : "parameters"
+            }
+            for title in ["parameters", "optimiser state", "carried state"] {
+                let ts = r.tensors.filter { group($0.name) == title }
                 guard !ts.isEmpty else { continue }
-                out.append("\(groups[prefix]!): \(ts.map(\.tensor.count).reduce(0, +)) values in \(ts.count) tensors")
-                if prefix != "optim." {
+                out.append("\(title): \(ts.map(\.tensor.count).reduce(0, +)) values in \(ts.count) tensors")
+                if title != "optimiser state" {
                     for t in ts { out.append("  \(t.name): \(t.tensor.dtype.rawValue) \(t.tensor.shape)") }
                 }
             }

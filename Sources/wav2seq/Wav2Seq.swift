@@ -198,27 +198,29 @@ struct Wav2Seq: ParsableCommand {
         let features = frontend.features
         let progress = isatty(2) == 1 ? Progress(total: paths.count) : nil
         var skipped = 0
-        // Job k is file k / F at speed factor k % F, F = the number of factors.
-        let F = factors.count, files = paths
-        try forEachProcessed(paths.count * F, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
-                             { k throws(AudioError) in try frontends[k % F].process(path: files[k / F]) }) { k, outcome in
-            let i = k / F, f = factors[k % F]
+        // Each file is decoded once and featurised at every speed factor.
+        try forEachProcessed(paths.count, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
+                             { [files = paths] i throws(AudioError) in
+                                 let audio = try AudioFile.read(files[i])
+                                 return frontends.map { $0.features(audio) }
+                             }) { i, outcome in
             switch outcome {
-            case .success(let (x, steps)):
-                var metadata = ["id": paths[i]]
-                if f != 1 { metadata["speed"] = String(format: "%g", f) }
-                try writer.write(Record(kind: .example, metadata: metadata, tensors: [
-                    ("x", StreamTensor(x, shape: [steps, features])),
-                    ("y", StreamTensor([ids[i]], shape: [1])),
-                ]))
+            case .success(let perSpeed):
+                for (f, (x, steps)) in zip(factors, perSpeed) {
+                    var metadata = ["id": paths[i]]
+                    if f != 1 { metadata["speed"] = String(format: "%g", f) }
+                    try writer.write(Record(kind: .example, metadata: metadata, tensors: [
+                        ("x", StreamTensor(x, shape: [steps, features])),
+                        ("y", StreamTensor([ids[i]], shape: [1])),
+                    ]))
+                }
             case .failure(let error):
                 guard skipBad else { throw ToolError("\(paths[i]): \(error.message)") }
-                guard k % F == 0 else { break }  // one warning per file
                 progress?.clear()
                 note("wav2seq: \(paths[i]): \(error.message) (skipped)")
                 skipped += 1
             }
-            if k % F == F - 1 { progress?.update(i + 1) }
+            progress?.update(i + 1)
         }
         progress?.clear()
         if skipped > 0 { note("wav2seq: skipped \(skipped) of \(paths.count) files") }
@@ -265,12 +267,15 @@ struct Wav2Seq: ParsableCommand {
     }
 }
 
+/// The features of one file, one (x [T, F], T) per speed factor.
+typealias FileFeatures = [(x: [Float], steps: Int)]
+
 /// Runs jobs 0..<count (decode and featurise one file) on `threads` threads, a
 /// chunk at a time, and hands each outcome to `body` in job order (so the output
 /// does not depend on the thread count).
 func forEachProcessed(_ count: Int, threads: Int,
-                      _ process: @escaping @Sendable (Int) throws(AudioError) -> (x: [Float], steps: Int),
-                      _ body: (Int, Result<(x: [Float], steps: Int), AudioError>) throws -> Void) throws {
+                      _ process: @escaping @Sendable (Int) throws(AudioError) -> FileFeatures,
+                      _ body: (Int, Result<FileFeatures, AudioError>) throws -> Void) throws {
     let threads = max(1, threads)
     let chunk = threads == 1 ? 1 : 16 * threads
     var start = 0
@@ -297,7 +302,7 @@ func forEachProcessed(_ count: Int, threads: Int,
 
 /// Results written by worker threads at distinct indices, read after they finish.
 final class Slots: @unchecked Sendable {
-    private var storage: UnsafeMutableBufferPointer<Result<(x: [Float], steps: Int), AudioError>?>
+    private var storage: UnsafeMutableBufferPointer<Result<FileFeatures, AudioError>?>
     init(count: Int) {
         storage = .allocate(capacity: count)
         storage.initialize(repeating: nil)
@@ -306,8 +311,8 @@ final class Slots: @unchecked Sendable {
         storage.deinitialize()
         storage.deallocate()
     }
-    func set(_ i: Int, _ r: Result<(x: [Float], steps: Int), AudioError>) { storage[i] = r }
-    func take(_ i: Int) -> Result<(x: [Float], steps: Int), AudioError> {
+    func set(_ i: Int, _ r: Result<FileFeatures, AudioError>) { storage[i] = r }
+    func take(_ i: Int) -> Result<FileFeatures, AudioError> {
         let r = storage[i] ?? .failure(AudioError("not processed"))
         storage[i] = nil
         return r
