@@ -43,6 +43,25 @@ public struct Frontend: Sendable {
         (mel?.summary ?? "waveform") + (cmvn ? ", per-utterance mean/variance normalised" : "")
     }
 
+    /// The settings as stream meta fields, which `wav2seq --like` reads back and
+    /// `predict` compares: sample_rate, features, trim_db, length, align, cmvn,
+    /// mel_bands, and with log-mel features win, hop (samples), mel_scale, fmin, fmax (Hz).
+    /// `none` marks what is off (no trimming, natural length, the waveform).
+    public var fields: [String: String] {
+        var f = ["sample_rate": String(rate), "features": String(features),
+                 "trim_db": trimDB.map(number) ?? "none", "length": length.map(String.init) ?? "none",
+                 "align": alignment.rawValue, "cmvn": cmvn ? "true" : "false", "mel_bands": "none"]
+        if let mel {
+            f["mel_bands"] = String(mel.bands)
+            f["win"] = String(mel.win)
+            f["hop"] = String(mel.hop)
+            f["mel_scale"] = mel.filterbank.scale.rawValue
+            f["fmin"] = number(mel.filterbank.fmin)
+            f["fmax"] = number(mel.filterbank.fmax)
+        }
+        return f
+    }
+
     /// The mono waveform at `rate`, trimmed and fitted, of an already decoded file.
     public func waveform(_ audio: Audio) -> [Float] {
         var x = audio.mono()

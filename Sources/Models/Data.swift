@@ -89,28 +89,17 @@ extension Batch {
 }
 
 extension Dataset {
-    /// The stream's `stripes`: windows interleaved so that batches of that many rows
-    /// continue each other row by row (charidx/tok `--sampling sequential --batch S`).
-    public var stripes: Int? { meta.fields["stripes"].flatMap { Int($0) }.flatMap { $0 >= 1 ? $0 : nil } }
+    /// The stream's `stripes` (see `StreamMeta.stripes`).
+    public var stripes: Int? { meta.stripes }
 
-    /// Whether consecutive ready-made batches continue each other row by row: windows in
-    /// reading order, cut by `batch` without reordering into as many rows as the stripes.
-    public var batchesContinue: Bool {
-        meta.fields["sampling"] != "random" && meta.fields["batch_order"] == "kept"
-            && meta.fields["batch_size"].flatMap { Int($0) } == (stripes ?? 1)
-    }
+    /// Whether consecutive ready-made batches continue each other row by row (see `StreamMeta.batchesContinue`).
+    public var batchesContinue: Bool { meta.batchesContinue }
 
     /// The batches to evaluate this stream with, and whether a stateful model carries
-    /// its state from one batch to the next. A stateful model carries it only where the
-    /// windows continue each other: one window at a time in stream order, or, when the
-    /// stream is striped for batches of S rows (meta `stripes`), S rows at a time; ready-made
-    /// batches when `batchesContinue`. Windows sampled at random (meta `sampling` `random`)
-    /// do not continue each other: each batch then starts from a zero state.
+    /// its state from one batch to the next (the rule of `EvaluationPlan`).
     public func evaluationBatches(for spec: ModelSpec, batch: Int, pad: Int32) throws -> (batches: [Record], carry: Bool) {
-        let inOrder = isExamples && meta.fields["sampling"] != "random"
-        let size = spec.stateful && inOrder ? stripes ?? 1 : batch
-        let carry = spec.stateful && (isExamples ? inOrder : batchesContinue)
-        return (try epoch(0, size: size, shuffle: false, seed: 0, pad: pad), carry)
+        let plan = EvaluationPlan(meta: meta, spec: spec, batch: batch, examples: isExamples)
+        return (try epoch(0, size: plan.size, shuffle: false, seed: 0, pad: pad), plan.carry)
     }
 
     /// Runs `net` (without the tape) on the stream's evaluation batches, carrying or

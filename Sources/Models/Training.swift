@@ -27,11 +27,13 @@ extension SequenceModel {
         return loss.item
     }
 
-    /// Loss and accuracy of a batch without the tape.
+    /// Loss and accuracy of a batch without the tape; empty metrics when the batch
+    /// has no targets (unlabelled data: only the logits).
     public func evaluate(_ batch: Batch) throws -> (metrics: Metrics, logits: Tensor) {
         try noGrad {
             let logits = try forward(batch)
             var m = Metrics()
+            guard spec.loss == .mse ? batch.targets != nil : batch.labels != nil else { return (m, logits) }
             let loss = Double(try self.loss(logits, batch).item)
             switch spec.loss {
             case .mse:

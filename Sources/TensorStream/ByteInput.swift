@@ -20,6 +20,12 @@ public final class ByteInput {
     /// zlib keeps a pointer back to its stream, so it lives at a fixed address.
     private var z: UnsafeMutablePointer<z_stream>? = nil
     private var rawEOF = false, zDone = false
+    /// Whether the input is a regular file (not a pipe, FIFO, terminal or socket).
+    public let isRegularFile: Bool
+    /// Called before a read that would wait: on a pipe, FIFO or terminal with no bytes
+    /// ready. A tool flushes its answers here, so that a line typed into a pipe is
+    /// answered before the next one arrives, while a busy pipe is still read in bulk.
+    public var onIdle: (() throws -> Void)?
 
     /// Opens `path` ("-" or nil: standard input).
     public init(path: String?) throws {
@@ -27,10 +33,12 @@ public final class ByteInput {
             let fd = open(path, O_RDONLY)
             guard fd >= 0 else { throw StreamError("\(path): \(String(cString: strerror(errno)))") }
             var st = stat()
-            if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+            let known = fstat(fd, &st) == 0
+            if known && (st.st_mode & S_IFMT) == S_IFDIR {
                 close(fd)
                 throw StreamError("\(path): is a directory")
             }
+            isRegularFile = known && (st.st_mode & S_IFMT) == S_IFREG
             self.fd = fd
             ownsFD = true
             name = path
@@ -38,6 +46,8 @@ public final class ByteInput {
             fd = 0
             ownsFD = false
             name = "stdin"
+            var st = stat()
+            isRegularFile = fstat(0, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
         }
         try startDecoding()
     }
@@ -46,6 +56,7 @@ public final class ByteInput {
     public init(bytes: [UInt8], name: String = "memory") throws {
         fd = -1
         ownsFD = false
+        isRegularFile = true
         self.name = name
         raw = bytes
         rawEnd = bytes.count
@@ -77,6 +88,10 @@ public final class ByteInput {
     private func fillRaw() throws {
         if rawStart == rawEnd && !rawEOF { rawStart = 0; rawEnd = 0 }
         guard !rawEOF, rawEnd < raw.count else { return }
+        if let onIdle, !isRegularFile, fd >= 0 {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&p, 1, 0) == 0 { try onIdle() }
+        }
         let n = raw.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + rawEnd, $0.count - rawEnd) }
         if n < 0 { throw StreamError("\(name): read failed: \(String(cString: strerror(errno)))") }
         if n == 0 { rawEOF = true }

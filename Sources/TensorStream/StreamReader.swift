@@ -70,6 +70,12 @@ public final class StreamReader {
         return r
     }
 
+    /// Called before a read that would wait on a pipe (see `ByteInput.onIdle`).
+    public var onIdle: (() throws -> Void)? {
+        get { current.onIdle }
+        set { current.onIdle = newValue; for i in inputs { i.onIdle = newValue } }
+    }
+
     /// Name of the input being read.
     public var inputName: String { current.name }
     /// Byte offset in the current input.

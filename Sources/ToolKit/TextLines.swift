@@ -16,6 +16,16 @@ public struct TextLines: Sequence, IteratorProtocol {
 
     public init(_ inputs: [ByteInput]) { self.inputs = inputs }
 
+    /// Called before a read that would wait on a pipe (see `ByteInput.onIdle`):
+    /// where a line-at-a-time tool flushes what it has written.
+    public var onIdle: (() throws -> Void)? {
+        get { inputs.first?.onIdle }
+        set { for i in inputs { i.onIdle = newValue } }
+    }
+
+    /// Whether every input is a regular file (not a pipe or terminal).
+    public var allRegularFiles: Bool { inputs.allSatisfy(\.isRegularFile) }
+
     /// The next line; throws on unreadable input or invalid UTF-8.
     public mutating func nextLine() throws -> Line? {
         while let input = inputs.first {

@@ -31,7 +31,11 @@ public struct Vocabulary: Sendable, Equatable {
 
     /// Loads a vocabulary from FILE: the `vocab` of a stream's or checkpoint's meta
     /// record, or else a text file with one token per line (id = line number).
-    public static func load(_ path: String) throws -> Vocabulary {
+    public static func load(_ path: String) throws -> Vocabulary { try loadWithMeta(path).vocabulary }
+
+    /// The vocabulary of FILE as `load` reads it, and the meta fields of the record it
+    /// came from when FILE is a stream or checkpoint (its classes, tokenizer, …).
+    public static func loadWithMeta(_ path: String) throws -> (vocabulary: Vocabulary, meta: [String: String]?) {
         let input = try ByteInput(path: path)
         let bytes = try input.readAll()
         if bytes.count >= 8 {
@@ -39,7 +43,7 @@ public struct Vocabulary: Sendable, Equatable {
             if n >= 2, n < UInt64(Codec.maxHeaderBytes), Int(n) + 8 <= bytes.count, bytes[8] == UInt8(ascii: "{") {
                 let first = try RecordReader.single(path)
                 guard let v = StreamMeta(first).vocab else { throw ToolError("\(path): its \(first.kind.rawValue) record has no vocab") }
-                return Vocabulary(tokens: v)
+                return (Vocabulary(tokens: v), first.metadata)
             }
         }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw ToolError("\(path): vocabulary is not UTF-8 text") }
@@ -48,7 +52,7 @@ public struct Vocabulary: Sendable, Equatable {
         }
         if lines.last == "" { lines.removeLast() }
         guard !lines.isEmpty else { throw ToolError("\(path): empty vocabulary") }
-        return Vocabulary(tokens: lines)
+        return (Vocabulary(tokens: lines), nil)
     }
 
     /// One token per line.

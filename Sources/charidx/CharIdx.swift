@@ -13,13 +13,19 @@ struct CharIdx: ParsableCommand {
             Characters are Unicode scalars, so Chinese text works as it is. The vocabulary is \
             <pad>, <unk>, then the characters by falling frequency (ties by code point), \
             unless --vocab-from gives one (a stream or checkpoint whose meta has a vocab, or a \
-            text file with one token per line); characters outside it become <unk>.
+            text file with one token per line); characters outside it become <unk>. A \
+            checkpoint or stream also brings its classes: lines then need no label column \
+            (without --labels they become unlabelled examples for predict).
+
+            With --vocab-from and one example per line, each line is written as it is read: \
+            from a pipe, every line's record leaves before the next line arrives.
 
             Examples:
               charidx --steps 35 < lyrics.txt > lm.stream                       # random windows
               charidx --steps 35 --sampling sequential --batch 32 corpus.txt     # for state carrying
               charidx --labels names.tsv.gz > names.stream                       # label<TAB>text lines
               charidx --vocab-from lm.ckpt --steps 35 heldout.txt | ppl lm.ckpt
+              tail -f queries.txt | charidx --vocab-from names.ckpt | predict names.ckpt
             """)
 
     @Argument(help: "Text files (.gz read transparently); none or '-' reads standard input.")
@@ -58,6 +64,12 @@ struct CharIdx: ParsableCommand {
     }
 
     func run() throws {
+        if let vocabFrom, steps == nil {
+            // Line by line, unless the classes must first be found among the labels.
+            let (vocab, meta) = try Vocabulary.loadWithMeta(vocabFrom)
+            let classNames = classes.map { classList(given: $0, seen: []) } ?? meta.flatMap { StreamMeta($0).classes }
+            if !labels || classNames != nil { return try streamLines(vocab, classNames: classNames, classify: labels || meta?["task"] == "classify") }
+        }
         var lines = TextLines(try openInputs(inputs))
         var texts = [(text: [Unicode.Scalar], label: String?, place: String)]()
         var targets = [[Unicode.Scalar]]()
@@ -101,19 +113,10 @@ struct CharIdx: ParsableCommand {
             try o.commit()
         }
         var unknown = 0, total = 0
-        var scalarID = [UInt32: Int32](minimumCapacity: vocab.count)
-        for (i, t) in vocab.tokens.enumerated() {
-            let u = t.unicodeScalars
-            if u.count == 1, scalarID[u.first!.value] == nil { scalarID[u.first!.value] = Int32(i) }
-        }
-        let unk = vocab.unknownID ?? 0
+        let table = CharTable(vocab)
         func ids(_ scalars: [Unicode.Scalar]) -> [Int32] {
             total += scalars.count
-            return scalars.map { s in
-                if let i = scalarID[s.value] { return i }
-                unknown += 1
-                return unk
-            }
+            return table.ids(scalars, unknown: &unknown)
         }
 
         var meta = StreamMeta()
@@ -157,5 +160,82 @@ struct CharIdx: ParsableCommand {
         try writer.finish()
         note("charidx: \(written) examples, \(total) characters, vocabulary \(vocab.count)"
              + (unknown > 0 ? ", \(unknown) unknown" : ""))
+    }
+
+    /// One example per line with a given vocabulary: each line's record is written as
+    /// the line is read, and flushed whenever the input pipe has nothing more ready.
+    func streamLines(_ vocab: Vocabulary, classNames: [String]?, classify: Bool) throws {
+        let table = CharTable(vocab)
+        var meta = StreamMeta()
+        meta.vocab = vocab.tokens
+        meta.fields["pad_id"] = String(vocab.padID)
+        meta.fields["unit"] = "char"
+        if let classNames, classify {
+            meta.task = "classify"
+            meta.classes = classNames
+        }
+        if pairs { meta.task = "tag" }
+        meta.addTool(commandLine())
+        let output = try out.open()
+        let writer = StreamWriter(output)
+        try writer.write(meta.record)
+        let classIndex = Dictionary((classNames ?? []).enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { a, _ in a })
+        var lines = TextLines(try openInputs(inputs))
+        lines.onIdle = { try output.flush() }
+        var written = 0, total = 0, unknown = 0
+        while let line = try lines.nextLine() {
+            var text = Substring(line.text), target: Substring?, y: Int32?
+            if pairs {
+                let parts = line.text.split(separator: "\t", omittingEmptySubsequences: false)
+                guard parts.count == 2, parts[0].unicodeScalars.count == parts[1].unicodeScalars.count else {
+                    throw ToolError("\(line.place): expected input<TAB>target of equal length")
+                }
+                (text, target) = (parts[0], parts[1])
+            } else if labels {
+                guard let tab = line.text.firstIndex(of: "\t") else { throw ToolError("\(line.place): no TAB between label and text") }
+                let label = String(line.text[..<tab])
+                guard let c = classIndex[label] else {
+                    throw ToolError("\(line.place): label '\(label)' is not among the classes \(classNames!.prefix(12).joined(separator: ","))")
+                }
+                text = line.text[line.text.index(after: tab)...]
+                y = c
+            }
+            if text.isEmpty { continue }
+            let x = table.ids(text, unknown: &unknown)
+            total += x.count
+            var record = Record(kind: .example, metadata: ["id": line.place], tensors: [("x", StreamTensor(x, shape: [x.count]))])
+            if let target { record["y"] = StreamTensor(table.ids(target, unknown: &unknown), shape: [x.count]) }
+            if let y { record["y"] = StreamTensor([y], shape: [1]) }
+            try writer.write(record)
+            written += 1
+        }
+        try writer.finish()
+        note("charidx: \(written) examples, \(total) characters, vocabulary \(vocab.count)"
+             + (unknown > 0 ? ", \(unknown) unknown" : ""))
+    }
+}
+
+/// Character → id through a vocabulary of single-scalar tokens; others are `<unk>`.
+struct CharTable {
+    private var scalarID = [UInt32: Int32]()
+    private let unk: Int32
+
+    init(_ vocab: Vocabulary) {
+        for (i, t) in vocab.tokens.enumerated() {
+            let u = t.unicodeScalars
+            if u.count == 1, scalarID[u.first!.value] == nil { scalarID[u.first!.value] = Int32(i) }
+        }
+        unk = vocab.unknownID ?? 0
+    }
+
+    /// The ids of `text`'s scalars; counts the unknown ones.
+    func ids(_ text: Substring, unknown: inout Int) -> [Int32] { ids(text.unicodeScalars, unknown: &unknown) }
+
+    func ids<S: Sequence<Unicode.Scalar>>(_ scalars: S, unknown: inout Int) -> [Int32] {
+        scalars.map { s in
+            if let i = scalarID[s.value] { return i }
+            unknown += 1
+            return unk
+        }
     }
 }

@@ -77,16 +77,14 @@ struct Fit: ParsableCommand {
         if let threads { CPUBackend.shared.threads = max(1, threads) }
         let data = try Dataset(try StreamReader(try openInputs(inputs)))
         let valData = try val.map { try Dataset(try StreamReader(try openInputs([$0]))) }
-        if let valData, let field = StreamMeta.disagreement(data.meta.fields.filter { $0.key == "vocab" || $0.key == "classes" },
-                                                             valData.meta.fields.filter { $0.key == "vocab" || $0.key == "classes" }) {
-            throw ToolError("\(val!): its \(field) differ from the training stream's")
+        if let valData, let d = FrontEnd.difference(model: data.meta.fields, stream: valData.meta.fields, modelName: "training stream's") {
+            throw ToolError("\(val!): the validation stream's front-end differs from the training stream's: \(d)")
         }
         var checkpoint = try resume.map { try Checkpoint.load($0) } ?? Checkpoint(
             model: SequenceModel(try buildSpec(data), seed: seed), optimizer: optimizerConfig(), train: trainState(),
             dataMeta: data.meta.fields)
-        if resume != nil, let field = StreamMeta.disagreement(checkpoint.dataMeta.filter { $0.key == "vocab" || $0.key == "classes" },
-                                                              data.meta.fields.filter { $0.key == "vocab" || $0.key == "classes" }) {
-            throw ToolError("\(resume!): the checkpoint's \(field) differ from the training stream's")
+        if resume != nil, let d = FrontEnd.difference(model: checkpoint.dataMeta, stream: data.meta.fields) {
+            throw ToolError("\(data.source): the training stream's front-end differs from that of the model in \(resume!): \(d)")
         }
         let net = checkpoint.model
         if let initEmbed, resume == nil { try loadEmbedding(initEmbed, into: net, vocab: data.meta.vocab ?? []) }

@@ -53,7 +53,7 @@ final class LogFile {
     func write(_ fields: [String: Any]) throws {
         var clean = fields
         for (k, v) in fields { if let d = v as? Double, !d.isFinite { clean[k] = NSNull() } }
-        let data = try JSONSerialization.data(withJSONObject: clean, options: [.sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: clean, options: [.sortedKeys, .withoutEscapingSlashes])
         handle.write(data + Data("\n".utf8))
     }
 }

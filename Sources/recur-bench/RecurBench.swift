@@ -130,7 +130,7 @@ struct RecurBench: ParsableCommand {
     }
 
     func emit(_ r: [String: Any]) throws {
-        let data = try JSONSerialization.data(withJSONObject: r, options: [.sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: r, options: [.sortedKeys, .withoutEscapingSlashes])
         let line = String(decoding: data, as: UTF8.self)
         print(line)
         fflush(nil)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TensorStream
 import ToolKit
 
@@ -13,11 +14,19 @@ struct SeqInfo: ParsableCommand {
               wav2seq data/*.wav | seqinfo
               seqinfo --head 5 train.stream
               seqinfo model.ckpt
+              seqinfo --json test.stream | jq .examples
             """)
 
     @Argument(help: "Streams; none or '-' reads standard input.") var inputs: [String] = []
     @Option(help: "Show the first N records.") var head = 3
     @Option(help: "Values shown per tensor in --head records.") var values = 8
+    @Flag(help: "Write the summary as one JSON object: meta (lists as arrays), record counts, examples, tensor shapes, label counts; for checkpoints, their metadata and tensor shapes.")
+    var json = false
+
+    func validate() throws {
+        if head < 0 { throw ValidationError("--head must be at least 0") }
+        if values < 0 { throw ValidationError("--values must be at least 0") }
+    }
 
     func run() throws {
         let files = try openInputs(inputs)
@@ -82,6 +91,23 @@ struct SeqInfo: ParsableCommand {
             }
         }
         if !shown.isEmpty { lines.append("first records:"); lines += shown }
+        if json {
+            var tensors = [String: Any]()
+            for (name, s) in shapes {
+                tensors[name] = ["dtype": s.dtype, "rank": s.rank, "min_steps": s.minT, "max_steps": s.maxT,
+                                 "mean_steps": Double(s.sumT) / Double(max(s.n, 1)), "inner": s.inner, "count": s.n]
+            }
+            let names = meta.classes ?? []
+            let labels = labelCounts.keys.sorted().map { c -> [String: Any] in
+                var l: [String: Any] = ["id": c, "count": labelCounts[c]!]
+                if c >= 0 && c < names.count { l["class"] = names[c] }
+                return l
+            }
+            var j: [String: Any] = ["meta": jsonFields(meta.fields), "records": kinds, "examples": examples, "tensors": tensors,
+                                    "labels": labels]
+            if parameters > 0 { j["parameters"] = parameters }
+            return try printJSON(j)
+        }
         print(lines.joined(separator: "\n"))
     }
 
@@ -106,6 +132,7 @@ struct SeqInfo: ParsableCommand {
     /// state_dict names, optimiser moments (`optim.`) and carried state (`state.`).
     func describeCheckpoints(_ first: Record, _ files: [ByteInput]) throws {
         var out = [String]()
+        var jsonFiles = [String: Any]()
         for (i, file) in files.enumerated() {
             let r: Record
             if i == 0 { r = first } else {
@@ -117,6 +144,14 @@ struct SeqInfo: ParsableCommand {
             }
             if try RecordReader.read(file, number: 2) != nil {
                 throw StreamError("\(file.name): record 2 at byte offset \(file.offset): a checkpoint holds one model record")
+            }
+            if json {
+                var tensors = [String: [Int]]()
+                for (name, t) in r.tensors { tensors[name] = t.shape }
+                let params = r.tensors.filter { !$0.name.hasPrefix("optim.") && !$0.name.hasPrefix("state.") }
+                jsonFiles[file.name] = ["checkpoint": jsonFields(r.metadata), "tensors": tensors,
+                                        "parameters": params.map(\.tensor.count).reduce(0, +)]
+                continue
             }
             if files.count > 1 { out.append("\(file.name):") }
             out.append("checkpoint:")
@@ -133,7 +168,25 @@ struct SeqInfo: ParsableCommand {
                 }
             }
         }
+        if json { return try printJSON(files.count == 1 ? jsonFiles.values.first! : jsonFiles) }
         print(out.joined(separator: "\n"))
+    }
+
+    /// Metadata as JSON values: lists and objects (spec, train, …) parsed, the rest strings.
+    func jsonFields(_ fields: [String: String]) -> [String: Any] {
+        var out = [String: Any]()
+        for (k, v) in fields {
+            if v.hasPrefix("[") || v.hasPrefix("{"), let parsed = try? JSONSerialization.jsonObject(with: Data(v.utf8)) { out[k] = parsed }
+            else { out[k] = v }
+        }
+        return out
+    }
+
+    func printJSON(_ object: Any) throws {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        let out = try ByteOutput(path: nil)
+        try out.write(Array(data) + [10])
+        try out.commit()
     }
 
     func show(_ s: String) -> String {

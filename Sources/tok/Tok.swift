@@ -58,6 +58,9 @@ struct Tok: ParsableCommand {
     @Option(name: .customLong("word-vocab"), help: ArgumentHelp("Word vocabulary written by --vocab-out: tokenise into words with it.", valueName: "file"))
     var wordVocab: String?
 
+    @Option(name: .customLong("vocab-from"), help: ArgumentHelp("Tokenise as the stream or checkpoint FILE was: its tokenizer, vocabulary, lower-casing, --special, --length and classes.", valueName: "file"))
+    var vocabFrom: String?
+
     @Option(name: .customLong("vocab-out"), help: ArgumentHelp("Write the vocabulary built from the input to FILE (one token per line).", valueName: "file"))
     var vocabOut: String?
 
@@ -97,6 +100,14 @@ struct Tok: ParsableCommand {
     static let maxLength = 1 << 24
 
     func validate() throws {
+        if vocabFrom != nil {
+            let given = [("--vocab", vocab != nil), ("--word-vocab", wordVocab != nil), ("--cased", cased), ("--lower", lower),
+                         ("--special", special), ("--length", length != nil)]
+            if let (option, _) = given.first(where: { $0.1 }) {
+                throw ValidationError("\(option) is a front-end setting that --vocab-from takes from \(vocabFrom!); give one or the other")
+            }
+            return try Self.fromModel(self, meta: [:]).validate()
+        }
         if vocab != nil && wordVocab != nil { throw ValidationError("--vocab and --word-vocab exclude each other") }
         let building = vocab == nil && wordVocab == nil
         if !building {
@@ -140,9 +151,36 @@ struct Tok: ParsableCommand {
         return names
     }
 
+    /// These options with the front-end of a model's or stream's meta (`--vocab-from`):
+    /// its tokenizer's lower-casing, --special and --length, and its classes.
+    static func fromModel(_ o: Tok, meta: [String: String]) throws -> Tok {
+        var t = o
+        t.vocabFrom = nil
+        if meta["tokenizer"] == "wordpiece" {
+            t.vocab = "-"  // stands for the model's vocabulary (TokenizerEngine gets the tokens)
+            t.cased = meta["lowercase"] == "false"
+        } else {
+            t.wordVocab = "-"
+            t.lower = meta["lowercase"] == "true"
+        }
+        t.special = meta["special"] == "true"
+        t.length = meta["length"].flatMap { Int($0) }
+        if t.classes == nil, let names = meta["classes"].flatMap(StreamMeta.parseList) { t.classes = names.joined(separator: ",") }
+        return t
+    }
+
     func run() throws {
-        if let steps { return try languageModel(LanguageModelWindows(steps: steps, sampling: sampling, stripes: batch)) }
-        var engine = try TokenizerEngine(self)
+        if let vocabFrom {
+            let (v, meta) = try Vocabulary.loadWithMeta(vocabFrom)
+            let t = try Self.fromModel(self, meta: meta ?? [:])
+            return try t.run(model: (meta?["tokenizer"] ?? "words", v.tokens, vocabFrom))
+        }
+        try run(model: nil)
+    }
+
+    func run(model: (kind: String, tokens: [String], source: String)?) throws {
+        if let steps { return try languageModel(LanguageModelWindows(steps: steps, sampling: sampling, stripes: batch), model: model) }
+        var engine = try TokenizerEngine(self, model: model)
         var lines = TextLines(try openInputs(files))
         let givenClasses = try parsedClasses()
         var stats = Stats()
@@ -155,6 +193,7 @@ struct Tok: ParsableCommand {
             // Streaming: meta first, then one example per line.
             let classIndex = givenClasses.map(Self.index)
             try writeMeta(writer, engine: engine, classes: givenClasses)
+            lines.onIdle = { try out.flush() }
             var ids = [Int32]()
             while let line = try lines.nextLine() {
                 guard let (label, text) = try split(line) else { stats.empty += 1; continue }
@@ -211,8 +250,8 @@ struct Tok: ParsableCommand {
     }
 
     /// --steps: every line's ids and an end-of-line id, as one sequence cut into windows.
-    func languageModel(_ windows: LanguageModelWindows) throws {
-        var engine = try TokenizerEngine(self)
+    func languageModel(_ windows: LanguageModelWindows, model: (kind: String, tokens: [String], source: String)?) throws {
+        var engine = try TokenizerEngine(self, model: model)
         var lines = TextLines(try openInputs(files))
         var all = [Int32](), ids = [Int32]()
         var unknown = 0, lineCount = 0
@@ -278,11 +317,11 @@ struct Tok: ParsableCommand {
     func writeMeta(_ writer: StreamWriter, engine: TokenizerEngine, classes: [String]?,
                    windows: LanguageModelWindows? = nil) throws {
         var meta = StreamMeta()
-        if labels { meta.task = "classify" }
-        if let windows {
-            windows.describe(&meta)
-            meta.fields["unit"] = engine.kind == "wordpiece" ? "wordpiece" : "word"
-        }
+        if labels || classes != nil { meta.task = "classify" }
+        if let windows { windows.describe(&meta) }
+        meta.fields["unit"] = engine.kind == "wordpiece" ? "wordpiece" : "word"
+        meta.fields["special"] = special ? "true" : "false"
+        meta.fields["length"] = length.map(String.init) ?? "none"
         meta.classes = classes
         meta.vocab = engine.tokens
         meta.fields["tokenizer"] = engine.kind

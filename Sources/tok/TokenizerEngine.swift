@@ -28,11 +28,16 @@ struct TokenizerEngine {
 
     var vocabularySize: Int { tokens.count }
 
-    init(_ options: Tok) throws {
-        if let path = options.vocab {
+    /// `model`: the tokenizer kind and tokens of a stream or checkpoint (`--vocab-from`),
+    /// used instead of the vocabulary files named in `options`.
+    init(_ options: Tok, model: (kind: String, tokens: [String], source: String)? = nil) throws {
+        let wordPieceTokens: (tokens: [String], source: String)?
+        if let model { wordPieceTokens = model.kind == "wordpiece" ? (model.tokens, model.source) : nil }
+        else { wordPieceTokens = try options.vocab.map { (WordPiece.readVocabulary(lines: try Self.lines($0)), $0) } }
+        if let (vocabTokens, path) = wordPieceTokens {
             let basic = BertBasicTokenizer(lowercase: !options.cased)
             let wp: WordPiece
-            do { wp = try WordPiece(vocab: WordPiece.readVocabulary(lines: try Self.lines(path)), basic: basic) }
+            do { wp = try WordPiece(vocab: vocabTokens, basic: basic) }
             catch let e as VocabularyError { throw ToolError("\(path): \(e.message)") }
             let pad = wp.id("[PAD]")
             if options.length != nil && pad == nil {
@@ -58,9 +63,10 @@ struct TokenizerEngine {
             kind = "words"
             lowercase = options.lower
             wrap = nil
-            if let path = options.wordVocab {
+            let wordTokens = try model.map { ($0.tokens, $0.source) } ?? options.wordVocab.map { (try Self.lines($0), $0) }
+            if let (vocabTokens, path) = wordTokens {
                 let v: WordVocabulary
-                do { v = try WordVocabulary(tokens: try Self.lines(path)) }
+                do { v = try WordVocabulary(tokens: vocabTokens) }
                 catch let e as VocabularyError { throw ToolError("\(path): \(e.message)") }
                 vocabulary = v
                 needsAllInput = false

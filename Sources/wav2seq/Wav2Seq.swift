@@ -50,14 +50,20 @@ struct Wav2Seq: ParsableCommand {
     @Argument(help: ArgumentHelp("Audio files (anything libsndfile reads: WAV, FLAC, OGG/Vorbis, AIFF, ...).", valueName: "file"))
     var files: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Also read file paths from FILE, one per line (- for standard input; blank lines are skipped).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Also read file paths from FILE, one per line (- for standard input; blank lines are skipped). From a pipe, each file's example is written as its line arrives.", valueName: "file"))
     var list: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Output sample rate in Hz.", valueName: "hz"))
-    var rate: Int = 8000
+    @Option(name: .long, help: ArgumentHelp("Take every front-end setting (rate, trimming, length, alignment, mel, CMVN) and the classes from FILE: a checkpoint, or a stream made by wav2seq.", valueName: "file"))
+    var like: String?
 
-    @Option(name: .long, help: ArgumentHelp("Trim leading and trailing frames more than DB decibels below the loudest frame.", valueName: "db"))
-    var trim: Double = 40
+    @Flag(name: .customLong("no-label"), help: "The files have no labels: write examples without y (for predict).")
+    var noLabel = false
+
+    @Option(name: .long, help: ArgumentHelp("Output sample rate in Hz. Default: 8000.", valueName: "hz"))
+    var rate: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Trim leading and trailing frames more than DB decibels below the loudest frame. Default: 40.", valueName: "db"))
+    var trim: Double?
 
     @Flag(name: .customLong("no-trim"), help: "Keep leading and trailing silence.")
     var noTrim = false
@@ -65,8 +71,8 @@ struct Wav2Seq: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Pad with zeros or cut to N samples (at --rate, before features). Default: each file's own length.", valueName: "n"))
     var length: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Where --length keeps the content: start (pad or cut at the end) or center (at both ends).", valueName: "start|center"))
-    var align: String = "start"
+    @Option(name: .long, help: ArgumentHelp("Where --length keeps the content: start (pad or cut at the end) or center (at both ends). Default: start.", valueName: "start|center"))
+    var align: String?
 
     @Option(name: .long, help: ArgumentHelp("Label = the first capture group (or the whole match) of REGEX searched in the file name.", valueName: "regex"))
     var labelPattern: String?
@@ -82,17 +88,17 @@ struct Wav2Seq: ParsableCommand {
     @Flag(help: "Normalise each feature (mel band, or the waveform) to mean 0 and variance 1 over the file (per-utterance CMVN).")
     var cmvn = false
 
-    @Option(name: .long, help: ArgumentHelp("Mel frame length: samples, or a duration such as 25ms or 0.025s.", valueName: "len"))
-    var win: String = "25ms"
+    @Option(name: .long, help: ArgumentHelp("Mel frame length: samples, or a duration such as 25ms or 0.025s. Default: 25ms.", valueName: "len"))
+    var win: String?
 
-    @Option(name: .long, help: ArgumentHelp("Mel frame step: samples, or a duration such as 10ms.", valueName: "len"))
-    var hop: String = "10ms"
+    @Option(name: .long, help: ArgumentHelp("Mel frame step: samples, or a duration such as 10ms. Default: 10ms.", valueName: "len"))
+    var hop: String?
 
-    @Option(name: .long, help: ArgumentHelp("Mel scale: htk (torchaudio's default) or slaney (librosa's, with area-normalised filters).", valueName: "htk|slaney"))
-    var melScale: String = "htk"
+    @Option(name: .long, help: ArgumentHelp("Mel scale: htk (torchaudio's default) or slaney (librosa's, with area-normalised filters). Default: htk.", valueName: "htk|slaney"))
+    var melScale: String?
 
-    @Option(name: .long, help: ArgumentHelp("Lowest mel filter edge in Hz.", valueName: "hz"))
-    var fmin: Double = 0
+    @Option(name: .long, help: ArgumentHelp("Lowest mel filter edge in Hz. Default: 0.", valueName: "hz"))
+    var fmin: Double?
 
     @Option(name: .long, help: ArgumentHelp("Highest mel filter edge in Hz. Default: --rate / 2.", valueName: "hz"))
     var fmax: Double?
@@ -109,17 +115,19 @@ struct Wav2Seq: ParsableCommand {
     @OptionGroup var outputOptions: OutputOptions
 
     func validate() throws {
-        guard rate >= 1, rate <= 1_000_000 else { throw ValidationError("--rate must be between 1 and 1000000 Hz") }
-        guard trim > 0, trim.isFinite else { throw ValidationError("--trim must be a positive number of decibels") }
-        if let length, length < 1 || length > 1 << 28 { throw ValidationError("--length must be between 1 and \(1 << 28)") }
-        guard Shaping.Alignment(rawValue: align) != nil else { throw ValidationError("--align must be start or center") }
-        guard MelScale(rawValue: melScale) != nil else { throw ValidationError("--mel-scale must be htk or slaney") }
-        if let mel, mel < 1 || mel > 4096 { throw ValidationError("--mel must be between 1 and 4096") }
-        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
-        if let fmax, !(fmax > fmin && fmax <= Double(rate) / 2) {
-            throw ValidationError("--fmax must be above --fmin and at most --rate / 2 (\(Double(rate) / 2))")
+        if let like {
+            let given = [("--rate", rate != nil), ("--trim", trim != nil), ("--no-trim", noTrim), ("--length", length != nil),
+                         ("--align", align != nil), ("--mel", mel != nil), ("--cmvn", cmvn), ("--win", win != nil),
+                         ("--hop", hop != nil), ("--mel-scale", melScale != nil), ("--fmin", fmin != nil),
+                         ("--fmax", fmax != nil), ("--classes", classes != nil)]
+            if let (option, _) = given.first(where: { $0.1 }) {
+                throw ValidationError("\(option) is a front-end setting that --like takes from \(like); give one or the other")
+            }
+        } else {
+            _ = try AudioSettings(self).validated()
         }
-        guard fmin >= 0, fmin < Double(rate) / 2 else { throw ValidationError("--fmin must be between 0 and --rate / 2") }
+        if noLabel && (labelPattern != nil || labelDir) { throw ValidationError("--no-label excludes --label-pattern and --label-dir") }
+        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
         _ = try speeds()
     }
 
@@ -136,94 +144,128 @@ struct Wav2Seq: ParsableCommand {
     }
 
     func run() throws {
-        var paths = files
-        for listFile in list {
-            var lines = TextLines(try openInputs([listFile]))
-            while let line = try lines.nextLine() {
-                if !line.text.isEmpty { paths.append(line.text) }
+        // The front-end and the classes: from the options, or from the model (--like).
+        var settings: AudioSettings
+        var classNames: [String]?
+        if let like {
+            let meta = try RecordReader.single(like).metadata
+            do { settings = try AudioSettings(meta: meta).validated() }
+            catch let e as ValidationError { throw ToolError("\(like): \(e.message)") }
+            classNames = meta["classes"].flatMap(StreamMeta.parseList)
+        } else {
+            settings = AudioSettings(self)
+            if let classes {
+                let names = classes.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                guard !names.contains(""), Set(names).count == names.count else {
+                    throw ValidationError("--classes must be distinct, non-empty names separated by commas")
+                }
+                classNames = names
             }
         }
-        guard !paths.isEmpty else {
-            throw ValidationError(list.isEmpty ? "no audio files given" : "no audio files given (the --list files are empty)")
-        }
-
         let factors = try speeds()
-        let mel = try makeMel()
-        let frontends = factors.map {
-            Frontend(rate: rate, trimDB: noTrim ? nil : trim, length: length,
-                     alignment: Shaping.Alignment(rawValue: align) ?? .start, mel: mel, cmvn: cmvn, speed: $0)
-        }
+        let frontends = try factors.map { try settings.frontend(speed: $0) }
         let frontend = frontends[0]
         if let mel = frontend.mel, mel.filterbank.emptyBands > 0 {
             note("wav2seq: warning: \(mel.filterbank.emptyBands) of the \(mel.bands) mel bands cover no FFT bin and are constant (use fewer bands or a longer --win)")
         }
-
-        // Labels and classes first: the meta record needs the class list.
-        let labeler: Labeler
-        do { labeler = try Labeler(pattern: labelPattern, fromDirectory: labelDir) }
+        let labeler: Labeler?
+        do { labeler = noLabel ? nil : try Labeler(pattern: labelPattern, fromDirectory: labelDir) }
         catch { throw ValidationError(error.message) }
-        var labels = [String]()
-        labels.reserveCapacity(paths.count)
-        for p in paths {
-            do { labels.append(try labeler.label(p)) } catch { throw ToolError("\(p): \(error.message)") }
-        }
-        let classNames: [String]
-        if let classes {
-            classNames = classes.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            guard !classNames.contains(""), Set(classNames).count == classNames.count else {
-                throw ValidationError("--classes must be distinct, non-empty names separated by commas")
+
+        // File names: the arguments, then the --list files. A list read from a pipe is
+        // processed as its lines arrive when the classes are known beforehand.
+        var paths = files
+        var listInputs = try list.map { try ByteInput(path: $0) }
+        let follow = listInputs.contains { !$0.isRegularFile } && (classNames != nil || labeler == nil)
+        if !follow {
+            var lines = TextLines(listInputs)
+            while let line = try lines.nextLine() { if !line.text.isEmpty { paths.append(line.text) } }
+            listInputs = []
+            guard !paths.isEmpty else {
+                throw ValidationError(list.isEmpty ? "no audio files given" : "no audio files given (the --list files are empty)")
             }
-        } else {
-            classNames = Set(labels).sorted()
+        } else if paths.isEmpty && listInputs.isEmpty {
+            throw ValidationError("no audio files given")
         }
-        let classID = Dictionary(uniqueKeysWithValues: classNames.enumerated().map { ($1, Int32($0)) })
-        var ids = [Int32]()
-        ids.reserveCapacity(paths.count)
-        for (p, l) in zip(paths, labels) {
-            guard let id = classID[l] else { throw ToolError("\(p): label '\(l)' is not in --classes") }
-            ids.append(id)
+        if classNames == nil, let labeler {
+            var seen = Set<String>()
+            for p in paths {
+                do { seen.insert(try labeler.label(p)) } catch { throw ToolError("\(p): \(error.message)") }
+            }
+            classNames = seen.sorted()
+        }
+        let classID = Dictionary(uniqueKeysWithValues: (classNames ?? []).enumerated().map { ($1, Int32($0)) })
+        func labelID(_ path: String) throws -> Int32? {
+            guard let labeler else { return nil }
+            let l: String
+            do { l = try labeler.label(path) } catch { throw ToolError("\(path): \(error.message) (--no-label for files without one)") }
+            guard let id = classID[l] else {
+                let names = (classNames ?? []).prefix(12).joined(separator: ",")
+                throw ToolError("\(path): label '\(l)' is not one of the \(like == nil ? "--classes" : "model's classes") (\(names)); --no-label for files without labels")
+            }
+            return id
         }
 
         var meta = StreamMeta()
         meta.task = "classify"
         meta.classes = classNames
-        meta.sampleRate = rate
-        meta.features = frontend.features
+        for (k, v) in frontend.fields { meta.fields[k] = v }
         meta.fields["frontend"] = frontend.summary
-            + (speed == nil ? "" : ", speed perturbed ×" + factors.map { String(format: "%g", $0) }.joined(separator: ","))
+        if speed != nil { meta.fields["speed"] = factors.map { String(format: "%g", $0) }.joined(separator: ",") }
         meta.addTool(provenance())
 
         let writer = StreamWriter(try outputOptions.open())
         try writer.write(meta.record)
         let features = frontend.features
-        let progress = isatty(2) == 1 ? Progress(total: paths.count) : nil
-        var skipped = 0
+        let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
+        var skipped = 0, done = 0
         // Each file is decoded once and featurised at every speed factor.
-        try forEachProcessed(paths.count, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
-                             { [files = paths] i throws(AudioError) in
-                                 let audio = try AudioFile.read(files[i])
-                                 return frontends.map { $0.features(audio) }
-                             }) { i, outcome in
-            switch outcome {
-            case .success(let perSpeed):
-                for (f, (x, steps)) in zip(factors, perSpeed) {
-                    var metadata = ["id": paths[i]]
-                    if f != 1 { metadata["speed"] = String(format: "%g", f) }
-                    try writer.write(Record(kind: .example, metadata: metadata, tensors: [
-                        ("x", StreamTensor(x, shape: [steps, features])),
-                        ("y", StreamTensor([ids[i]], shape: [1])),
-                    ]))
+        func process(_ batch: [String], progress: Progress?) throws {
+            let ids = try batch.map(labelID)
+            try forEachProcessed(batch.count, threads: threads,
+                                 { [batch] i throws(AudioError) in
+                                     let audio = try AudioFile.read(batch[i])
+                                     return frontends.map { $0.features(audio) }
+                                 }) { i, outcome in
+                switch outcome {
+                case .success(let perSpeed):
+                    for (f, (x, steps)) in zip(factors, perSpeed) {
+                        var metadata = ["id": batch[i]]
+                        if f != 1 { metadata["speed"] = String(format: "%g", f) }
+                        var record = Record(kind: .example, metadata: metadata, tensors: [("x", StreamTensor(x, shape: [steps, features]))])
+                        if let y = ids[i] { record["y"] = StreamTensor([y], shape: [1]) }
+                        try writer.write(record)
+                    }
+                case .failure(let error):
+                    guard skipBad else { throw ToolError("\(batch[i]): \(error.message)") }
+                    progress?.clear()
+                    note("wav2seq: \(batch[i]): \(error.message) (skipped)")
+                    skipped += 1
                 }
-            case .failure(let error):
-                guard skipBad else { throw ToolError("\(paths[i]): \(error.message)") }
-                progress?.clear()
-                note("wav2seq: \(paths[i]): \(error.message) (skipped)")
-                skipped += 1
+                done += 1
+                progress?.update(done)
             }
-            progress?.update(i + 1)
         }
+        let progress = isatty(2) == 1 && !follow ? Progress(total: paths.count) : nil
+        try process(paths, progress: progress)
         progress?.clear()
-        if skipped > 0 { note("wav2seq: skipped \(skipped) of \(paths.count) files") }
+        if follow {
+            // Files named on a pipe: a chunk at a time, written out whenever the pipe is idle.
+            var pending = [String]()
+            var lines = TextLines(listInputs)
+            lines.onIdle = {
+                try process(pending, progress: nil)
+                pending.removeAll()
+                try writer.output.flush()
+            }
+            while let line = try lines.nextLine() {
+                if line.text.isEmpty { continue }
+                pending.append(line.text)
+                if pending.count >= 16 * max(threads, 1) { try process(pending, progress: nil); pending.removeAll() }
+            }
+            try process(pending, progress: nil)
+        }
+        if skipped > 0 { note("wav2seq: skipped \(skipped) of \(done) files") }
         try writer.finish()
     }
 
@@ -248,23 +290,6 @@ struct Wav2Seq: ParsableCommand {
         return words.joined(separator: " ")
     }
 
-    /// Frame lengths given as samples ("200") or durations ("25ms", "0.025s") at --rate.
-    func samples(_ text: String, option: String) throws -> Int {
-        let value: Double?
-        if text.hasSuffix("ms") { value = Double(text.dropLast(2)).map { $0 / 1000 * Double(rate) } }
-        else if text.hasSuffix("s") { value = Double(text.dropLast()).map { $0 * Double(rate) } }
-        else { value = Int(text).map(Double.init) }
-        guard let value, value.isFinite, value >= 1, value <= Double(1 << 20) else {
-            throw ValidationError("\(option) must be a number of samples or a duration such as 25ms (at least one sample)")
-        }
-        return Int(value.rounded())
-    }
-
-    func makeMel() throws -> LogMel? {
-        guard let mel else { return nil }
-        return LogMel(bands: mel, sampleRate: rate, win: try samples(win, option: "--win"), hop: try samples(hop, option: "--hop"),
-                      fmin: fmin, fmax: fmax, scale: MelScale(rawValue: melScale) ?? .htk)
-    }
 }
 
 /// The features of one file, one (x [T, F], T) per speed factor.

@@ -81,3 +81,84 @@ enum Pipeline {
 
     static func tempPath(_ name: String) -> String { NSTemporaryDirectory() + "recur-\(UUID().uuidString)-\(name)" }
 }
+
+/// A pipeline kept open: the test writes to the first stage's stdin a piece at a
+/// time and reads the last stage's stdout as it comes, to check that tools answer
+/// each line before the next one arrives.
+final class LivePipeline: @unchecked Sendable {
+    private var processes = [Process]()
+    private let input: FileHandle
+    private let lock = NSCondition()
+    private var received = Data()
+    private var closed = false
+    private var errors = [Data]()
+    private let errorsRead = DispatchGroup()
+
+    init(_ stages: [(String, [String])]) throws {
+        signal(SIGPIPE, SIG_IGN)
+        let first = Pipe()
+        var previous = first
+        var errPipes = [Pipe]()
+        for (tool, args) in stages {
+            let p = Process()
+            p.executableURL = Pipeline.binDir.appendingPathComponent(tool)
+            p.arguments = args
+            p.standardInput = previous
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            processes.append(p)
+            errPipes.append(err)
+            previous = out
+        }
+        for p in processes { try p.run() }
+        input = first.fileHandleForWriting
+        errors = errPipes.map { _ in Data() }
+        let out = previous.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            while true {
+                let d = out.availableData
+                lock.lock()
+                if d.isEmpty { closed = true } else { received.append(d) }
+                lock.broadcast()
+                lock.unlock()
+                if d.isEmpty { break }
+            }
+        }
+        for (i, e) in errPipes.enumerated() {
+            let h = e.fileHandleForReading
+            errorsRead.enter()
+            Thread.detachNewThread { [self] in
+                let d = h.readDataToEndOfFile()
+                lock.lock(); errors[i] = d; lock.unlock()
+                errorsRead.leave()
+            }
+        }
+    }
+
+    /// Writes `text` to the first stage.
+    func send(_ text: String) throws { try input.write(contentsOf: Data(text.utf8)) }
+
+    /// Waits until the output holds `count` lines (or the pipeline ends, or `timeout`
+    /// seconds pass); returns the lines so far.
+    func lines(atLeast count: Int, timeout: Double = 60) -> [String] {
+        let deadline = Date().addingTimeInterval(timeout)
+        lock.lock()
+        defer { lock.unlock() }
+        func current() -> [String] {
+            String(decoding: received, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        }
+        while current().count < count && !closed && lock.wait(until: deadline) {}
+        return current()
+    }
+
+    /// Closes stdin, waits for every stage; returns the last stage's status and all stderr.
+    func finish() throws -> (status: Int32, lines: [String], stderr: String) {
+        try input.close()
+        for p in processes { p.waitUntilExit() }
+        errorsRead.wait()
+        let all = lines(atLeast: Int.max, timeout: 30)
+        lock.lock(); let err = errors.map { String(decoding: $0, as: UTF8.self) }.joined(); lock.unlock()
+        return (processes.last!.terminationStatus, all, err)
+    }
+}

@@ -94,6 +94,6 @@ struct TrainingTests {
         #expect(try Pipeline.run("fit", ["--model", "hello", "--epochs", "15", "--batch", "1", "--lr", "0.05",
                                          "-o", ckpt, stream]).status == 0)
         let p = try Pipeline.run("predict", [ckpt, stream])
-        #expect(String(decoding: p.stdout, as: UTF8.self) == "stdin:1\tohlol\n")
+        #expect(String(decoding: p.stdout, as: UTF8.self) == "id\ttags\ttrue\nstdin:1\tohlol\tohlol\n")
     }
 }
