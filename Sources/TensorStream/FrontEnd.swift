@@ -47,6 +47,15 @@ public enum FrontEnd {
         return nil
     }
 
+    /// How to make a stream with the front-end in `model` (a checkpoint at `path`):
+    /// the tool and option that copy it.
+    public static func remedy(model: [String: String], path: String) -> String {
+        if model["sample_rate"] != nil { return "make it with wav2seq --like \(path)" }
+        if model["tokenizer"] != nil { return "make it with tok --vocab-from \(path)" }
+        if model["unit"] == "char" { return "make it with charidx --vocab-from \(path)" }
+        return "make it with the options the model's training stream was made with"
+    }
+
     static func shown(_ key: String, _ value: String) -> String {
         if let list = StreamMeta.parseList(value) { return "\(list.count) entries" }
         return value

@@ -21,6 +21,10 @@ struct Fit: ParsableCommand {
 
             Or a spec: --cell gru --hidden 128,128 --bidirectional --embed 64 --head last.
 
+            The checkpoint keeps the training stream's front-end (sample rate, mel bands, \
+            CMVN, vocabulary, classes, …): a --val stream, or the stream of a --resume, made \
+            with another front-end is refused, naming the field.
+
             Examples:
               wav2seq --length 4000 train/*.wav | fit --model rnn4 --epochs 5 -o digits.ckpt
               charidx --steps 35 train.txt | fit --model charlm --clip 5 --val valid.stream -o lm.ckpt

@@ -53,7 +53,7 @@ struct Perplexity: ParsableCommand {
         }
         let reader = try StreamReader(try openInputs(inputs))
         if let d = FrontEnd.difference(model: ckpt.dataMeta, stream: reader.meta.metadata) {
-            throw ToolError("\(reader.inputName): the stream's front-end differs from the model's: \(d); make the stream with charidx or tok --vocab-from \(checkpoint)")
+            throw ToolError("\(reader.inputName): the stream's front-end differs from the model's: \(d) (\(FrontEnd.remedy(model: ckpt.dataMeta, path: checkpoint)))")
         }
         net.training = false
         let vocab = StreamMeta(ckpt.dataMeta).vocab ?? []

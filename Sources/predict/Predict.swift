@@ -60,7 +60,7 @@ struct Predict: ParsableCommand {
         if forecast != nil && spec.loss != .mse { throw ValidationError("--forecast is for regressors") }
         let reader = try StreamReader(try openInputs(inputs))
         if let d = FrontEnd.difference(model: ckpt.dataMeta, stream: reader.meta.metadata) {
-            throw ToolError("\(reader.inputName): the stream's front-end differs from the model's: \(d) (make it with wav2seq --like \(checkpoint), or charidx/tok --vocab-from \(checkpoint))")
+            throw ToolError("\(reader.inputName): the stream's front-end differs from the model's: \(d) (\(FrontEnd.remedy(model: ckpt.dataMeta, path: checkpoint)))")
         }
         let meta = StreamMeta(ckpt.dataMeta)
         var report = Report(spec: spec, classes: meta.classes ?? [], vocab: meta.vocab ?? [])

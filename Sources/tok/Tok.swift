@@ -27,6 +27,10 @@ struct Tok: ParsableCommand {
                                      memory first (two passes).
               --word-vocab FILE      words, with a vocabulary written earlier by --vocab-out.
                                      Streams line by line.
+              --vocab-from MODEL     as the checkpoint or stream MODEL was made: its tokenizer,
+                                     vocabulary, lower-casing, --special, --length and classes
+                                     (lines need no label column). Streams line by line.
+            Streaming from a pipe, each line's record is written before the next line arrives.
             With --labels and no --classes, all input is read first to find the classes.
 
             With --steps N the lines are one long text for a word language model: each line's \
@@ -36,11 +40,12 @@ struct Tok: ParsableCommand {
             for state carrying. Reads all input first.
 
             Examples:
-              tok --vocab vocab.txt --labels --length 15 < sst2.tsv | fit --model gru-sst > sst.ckpt
+              tok --vocab vocab.txt --labels --length 15 < sst2.tsv | fit --model sst-gru > sst.ckpt
               tok --vocab vocab.txt --special --length 64 reviews.txt.gz -o reviews.stream
               tok --labels --lower --max-size 10000 --vocab-out words.txt train.tsv -o train.stream
               tok --labels --lower --word-vocab words.txt --classes neg,pos test.tsv -o test.stream
               tok --lower --max-size 10000 --vocab-out words.txt --steps 35 train.txt | fit --model wordlm -o lm.ckpt
+              tail -f reviews.txt | tok --vocab-from sst.ckpt | predict sst.ckpt
             """)
 
     @Argument(help: "Text files ('-' or none: standard input; gzip is read transparently).")

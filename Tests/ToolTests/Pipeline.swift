@@ -28,24 +28,7 @@ enum Pipeline {
     /// `a | b | c`: each stage's stdout is piped to the next one's stdin.
     /// Returns the last stage's status and stdout; stderr of all stages joined.
     static func chain(_ stages: [(String, [String])], input: Data = Data()) throws -> Result {
-        signal(SIGPIPE, SIG_IGN)  // a tool may exit before reading all its input
-        var processes = [Process]()
-        var errPipes = [Pipe]()
-        let first = Pipe()
-        var previous: Pipe = first
-        for (tool, args) in stages {
-            let p = Process()
-            p.executableURL = binDir.appendingPathComponent(tool)
-            p.arguments = args
-            p.standardInput = previous
-            let out = Pipe(), err = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            processes.append(p)
-            errPipes.append(err)
-            previous = out
-        }
-        for p in processes { try p.run() }
+        let (processes, first, previous, errPipes) = try start(stages)
         // Feed stdin and drain every pipe concurrently so no stage blocks on a full pipe.
         let group = DispatchGroup()
         let writer = first.fileHandleForWriting
@@ -68,6 +51,30 @@ enum Pipeline {
         return Result(status: processes.last!.terminationStatus, stdout: out.data, stderr: stderr)
     }
 
+    /// Starts `a | b | c`: the processes, the first stage's stdin pipe, the last
+    /// stage's stdout pipe and each stage's stderr pipe.
+    static func start(_ stages: [(String, [String])]) throws -> (processes: [Process], stdin: Pipe, stdout: Pipe, stderr: [Pipe]) {
+        signal(SIGPIPE, SIG_IGN)  // a tool may exit before reading all its input
+        var processes = [Process]()
+        var errPipes = [Pipe]()
+        let first = Pipe()
+        var previous: Pipe = first
+        for (tool, args) in stages {
+            let p = Process()
+            p.executableURL = binDir.appendingPathComponent(tool)
+            p.arguments = args
+            p.standardInput = previous
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            processes.append(p)
+            errPipes.append(err)
+            previous = out
+        }
+        for p in processes { try p.run() }
+        return (processes, first, previous, errPipes)
+    }
+
     /// Reads a stream from bytes.
     static func records(_ data: Data) throws -> (meta: StreamMeta, records: [Record]) {
         let path = NSTemporaryDirectory() + "recur-tool-\(UUID().uuidString)"
@@ -86,7 +93,7 @@ enum Pipeline {
 /// time and reads the last stage's stdout as it comes, to check that tools answer
 /// each line before the next one arrives.
 final class LivePipeline: @unchecked Sendable {
-    private var processes = [Process]()
+    private let processes: [Process]
     private let input: FileHandle
     private let lock = NSCondition()
     private var received = Data()
@@ -95,23 +102,8 @@ final class LivePipeline: @unchecked Sendable {
     private let errorsRead = DispatchGroup()
 
     init(_ stages: [(String, [String])]) throws {
-        signal(SIGPIPE, SIG_IGN)
-        let first = Pipe()
-        var previous = first
-        var errPipes = [Pipe]()
-        for (tool, args) in stages {
-            let p = Process()
-            p.executableURL = Pipeline.binDir.appendingPathComponent(tool)
-            p.arguments = args
-            p.standardInput = previous
-            let out = Pipe(), err = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            processes.append(p)
-            errPipes.append(err)
-            previous = out
-        }
-        for p in processes { try p.run() }
+        let (started, first, previous, errPipes) = try Pipeline.start(stages)
+        processes = started
         input = first.fileHandleForWriting
         errors = errPipes.map { _ in Data() }
         let out = previous.fileHandleForReading
