@@ -114,6 +114,21 @@ public struct Checkpoint {
         guard let specText = r.metadata["spec"], let spec = try? dec.decode(ModelSpec.self, from: Data(specText.utf8)) else {
             throw fail("checkpoint has no readable model spec")
         }
+        func decoded<T: Decodable>(_ key: String, _: T.Type) throws -> T? {
+            guard let text = r.metadata[key] else { return nil }
+            guard let v = try? dec.decode(T.self, from: Data(text.utf8)) else { throw fail("the checkpoint's \(key) metadata is unreadable") }
+            return v
+        }
+        let optimizer = try decoded("optimizer", OptimizerConfig.self) ?? OptimizerConfig()
+        let train = try decoded("train", TrainState.self) ?? TrainState()
+        do {
+            try spec.validate()
+            try optimizer.validate()
+            try train.validate()
+        } catch let e as LimitError { throw fail(e.message) }
+        for (name, t) in r.tensors where !name.hasPrefix("optim.") && !name.hasPrefix("state.") {
+            if case .f32(let v) = t.values, !v.allSatisfy({ $0.isFinite }) { throw fail("\(name) holds NaN or infinite values") }
+        }
         model = SequenceModel(spec, seed: 0)
         for (name, t) in model.namedParameters {
             guard let v = r[name] else { throw fail("checkpoint lacks \(name)") }
@@ -122,13 +137,24 @@ public struct Checkpoint {
             }
             t.assign(values)
         }
-        optimizer = r.metadata["optimizer"].flatMap { try? dec.decode(OptimizerConfig.self, from: Data($0.utf8)) } ?? OptimizerConfig()
-        train = r.metadata["train"].flatMap { try? dec.decode(TrainState.self, from: Data($0.utf8)) } ?? TrainState()
+        self.optimizer = optimizer
+        self.train = train
         for (layer, state) in zip(model.layers, train.dropoutRNG) where state.count == 4 { layer.rng.state = state }
         moments = [:]
-        for (name, t) in r.tensors where name.hasPrefix("optim.") { moments[name] = t.floats }
-        moments["step"] = [Float(r.metadata["optim_step"].flatMap { Int($0) } ?? 0)]
+        let sizes = Dictionary(model.namedParameters.map { ($0.name, $0.tensor.count) }, uniquingKeysWith: { a, _ in a })
+        for (name, t) in r.tensors where name.hasPrefix("optim.") {
+            let parameter = name.split(separator: ".", maxSplits: 2).last.map(String.init) ?? ""
+            guard sizes[parameter] == t.count, t.dtype == .f32 else { throw fail("\(name) \(t.shape) does not fit the parameter \(parameter)") }
+            moments[name] = t.floats
+        }
+        guard let step = Int(r.metadata["optim_step"] ?? "0"), step >= 0, step < 1 << 40 else { throw fail("optim_step '\(r.metadata["optim_step"]!)' is not a step count") }
+        moments["step"] = [Float(step)]
         if let h = r["state.h"] {
+            let rows = (spec.separateLayers ? 1 : spec.hidden.count) * spec.directions, width = spec.hidden.last!
+            let fits = { (t: StreamTensor) in t.dtype == .f32 && t.shape.count == 3 && t.shape[0] == rows && t.shape[1] >= 1 && t.shape[2] == width }
+            guard fits(h), r["state.c"].map({ fits($0) && $0.shape == h.shape }) ?? (spec.cell != .lstm) else {
+                throw fail("the carried state state.h \(h.shape) does not fit the model ([\(rows), B, \(width)]\(spec.cell == .lstm ? " and state.c alike" : ""))")
+            }
             model.state = (Tensor(h.floats, shape: h.shape), r["state.c"].map { Tensor($0.floats, shape: $0.shape) })
         }
         dataMeta = r.metadata.filter { !["format", "spec", "optimizer", "train", "optim_step", "kind"].contains($0.key) }

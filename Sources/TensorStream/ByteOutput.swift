@@ -26,13 +26,15 @@ public final class ByteOutput {
             tempPath = nil
             name = path
         } else if let path, path != "-" {
-            let temp = path + ".tmp-\(getpid())"
-            let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            let temp = Self.temporaryName(path)
+            let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw StreamError("\(path): \(String(cString: strerror(errno)))") }
             self.fd = fd
             finalPath = path
             tempPath = temp
             name = path
+            TemporaryFiles.add(temp)
+            Self.removeStale(path)
         } else {
             fd = 1
             finalPath = nil
@@ -43,8 +45,34 @@ public final class ByteOutput {
     }
 
     deinit {
-        if let tempPath, !committed { close(fd); unlink(tempPath) }
+        if let tempPath, !committed { close(fd); unlink(tempPath); TemporaryFiles.remove(tempPath) }
         else if tempPath == nil && fd > 2 { close(fd) }
+    }
+
+    /// The temporary file beside `path`: `path.tmp-PID`, or, where that name would be
+    /// too long for the file system, a short hidden name in the same folder.
+    static func temporaryName(_ path: String) -> String {
+        let suffix = ".tmp-\(getpid())"
+        let base = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
+        if base.utf8.count + suffix.utf8.count <= 255 { return path + suffix }
+        let dir = path.utf8.count > base.utf8.count ? String(path.dropLast(base.count)) : ""
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in base.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return dir + ".recur-" + String(h, radix: 16) + suffix
+    }
+
+    /// Removes `path.tmp-PID` files left by processes that no longer exist (killed with -9).
+    static func removeStale(_ path: String) {
+        let base = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
+        let dirPath = path.utf8.count > base.utf8.count ? String(path.dropLast(base.count)) : "./"
+        guard let dir = opendir(dirPath) else { return }
+        defer { closedir(dir) }
+        let prefix = base + ".tmp-"
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count)), pid != getpid(), pid > 0 else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(dirPath + name) }
+        }
     }
 
     public func write(_ bytes: [UInt8]) throws {
@@ -73,9 +101,39 @@ public final class ByteOutput {
         guard let tempPath, let finalPath, !committed else { return }
         if fsync(fd) != 0 || close(fd) != 0 { throw StreamError("\(finalPath): \(String(cString: strerror(errno)))") }
         committed = true
+        defer { TemporaryFiles.remove(tempPath) }
         if rename(tempPath, finalPath) != 0 {
             unlink(tempPath)
             throw StreamError("\(finalPath): \(String(cString: strerror(errno)))")
         }
+    }
+}
+
+/// The temporary files being written, so that a signal handler can remove them
+/// before the process dies (`removeAll` is async-signal-safe: it only calls unlink).
+public enum TemporaryFiles {
+    private static let capacity = 64
+    nonisolated(unsafe) private static let slots: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+        let p = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: 64)
+        p.initialize(repeating: nil, count: 64)
+        return p
+    }()
+
+    static func add(_ path: String) {
+        for i in 0..<capacity where slots[i] == nil {
+            slots[i] = strdup(path)
+            return
+        }
+    }
+
+    static func remove(_ path: String) {
+        for i in 0..<capacity {
+            if let p = slots[i], String(cString: p) == path { slots[i] = nil; free(p) }
+        }
+    }
+
+    /// Unlinks every registered temporary file (from a signal handler).
+    public static func removeAll() {
+        for i in 0..<capacity { if let p = slots[i] { unlink(p) } }
     }
 }

@@ -25,6 +25,7 @@ extension ParsableCommand {
     /// `--help` exits 0.
     public static func runTool(_ arguments: [String]? = nil) -> Never {
         let name = configuration.commandName ?? "\(Self.self)"
+        removeTemporaryFilesOnSignals()
         var command: ParsableCommand
         do {
             command = try parseAsRoot(arguments)
@@ -50,6 +51,19 @@ extension ParsableCommand {
             if code == .success { print(fullMessage(for: error)); Glibc.exit(ExitStatus.success) }
             if error is ExitCode { Glibc.exit(code.rawValue) }
             fail(name, "\(error)", ExitStatus.dataError)
+        }
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP remove the temporary files of unfinished outputs, then
+/// end the process as the signal would (a tool with its own handler, like fit's, installs
+/// it afterwards).
+func removeTemporaryFilesOnSignals() {
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
+        signal(sig) { s in
+            TemporaryFiles.removeAll()
+            signal(s, SIG_DFL)
+            raise(s)
         }
     }
 }

@@ -41,19 +41,19 @@ struct Fit: ParsableCommand {
     @Option(help: "Embedding size (id inputs).") var embed: Int?
     @Flag(inversion: .prefixedNo, help: "Bidirectional layers.") var bidirectional: Bool?
     @Option(help: "Head: last (final state), mean (mean output over each sequence's steps), step (every step), flatten.") var head: ModelSpec.Head?
-    @Option(help: "Dropout between recurrent layers.") var dropout: Float?
+    @Option(parsing: .unconditional, help: "Dropout between recurrent layers.") var dropout: Float?
     @Flag(help: "Carry the recurrent state from batch to batch.") var stateful = false
 
     @Option(help: "Epochs (in all, counting those of a resumed checkpoint).") var epochs = 1
-    @Option(help: "Optimiser: adam or sgd.") var optimizer = "adam"
-    @Option(help: "Learning rate.") var lr: Float = 1e-3
-    @Option(help: "SGD momentum.") var momentum: Float = 0
-    @Option(help: "Weight decay (L2, as torch.optim).") var weightDecay: Float = 0
-    @Option(help: "Clip the gradient norm to this (default: none, or the resumed run's).") var clip: Float?
+    @Option(help: "Optimiser: adam or sgd (default adam).") var optimizer: String?
+    @Option(parsing: .unconditional, help: "Learning rate (default 0.001; with --resume, replaces the checkpoint's).") var lr: Float?
+    @Option(parsing: .unconditional, help: "SGD momentum (default 0; with --resume, replaces the checkpoint's).") var momentum: Float?
+    @Option(parsing: .unconditional, help: "Weight decay (L2, as torch.optim; default 0; with --resume, replaces the checkpoint's).") var weightDecay: Float?
+    @Option(parsing: .unconditional, help: "Clip the gradient norm to this (default: none, or the resumed run's).") var clip: Float?
     @Option(help: "Examples per batch, when the stream holds examples (default: the stream's stripes, 32, or the resumed run's).") var batch: Int?
     @Flag(inversion: .prefixedNo, help: "Shuffle examples (or ready-made batches) each epoch (default: on for classify, off for lm/regress).")
     var shuffle: Bool?
-    @Option(help: "Seed for initialisation, data order and dropout.") var seed: UInt64 = 0
+    @Option(help: "Seed for initialisation, data order and dropout (default 0).") var seed: UInt64?
     @Option(help: "CPU threads.") var threads: Int?
     @Option(help: "Validation stream: loss and accuracy/perplexity after each epoch (and each --val-every).")
     var val: String?
@@ -71,22 +71,68 @@ struct Fit: ParsableCommand {
     func validate() throws {
         if model == nil && cell == nil && resume == nil { throw ValidationError("give --model NAME, a spec (--cell …), or --resume CKPT") }
         if let model, !Presets.names.contains(model) { throw ValidationError("unknown model '\(model)'; presets: \(Presets.names.joined(separator: ", "))") }
-        if epochs < 1 || (batch ?? 1) < 1 { throw ValidationError("--epochs and --batch must be at least 1") }
-        if !["adam", "sgd"].contains(optimizer) { throw ValidationError("--optimizer is adam or sgd") }
+        guard (1...1_000_000).contains(epochs) else { throw ValidationError("--epochs must be between 1 and 1000000") }
+        if let batch, !(1...Limits.maxBatch).contains(batch) { throw ValidationError("--batch must be between 1 and \(Limits.maxBatch)") }
+        if let optimizer, !["adam", "sgd"].contains(optimizer) { throw ValidationError("--optimizer is adam or sgd") }
+        if let lr, !(lr.isFinite && lr > 0) { throw ValidationError("--lr must be a positive number") }
+        if let momentum, !(momentum.isFinite && momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be at least 0 and below 1") }
+        if let weightDecay, !(weightDecay.isFinite && weightDecay >= 0) { throw ValidationError("--weight-decay must be 0 or more") }
+        if let clip, !(clip.isFinite && clip > 0) { throw ValidationError("--clip must be a positive number") }
+        if let dropout, !(dropout.isFinite && dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be at least 0 and below 1") }
+        if let embed, !(1...Limits.maxWidth).contains(embed) { throw ValidationError("--embed must be between 1 and \(Limits.maxWidth)") }
+        if let hidden {
+            let h = hidden.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+            guard !h.isEmpty, h.count <= Limits.maxLayers, h.allSatisfy({ $0.map { (1...Limits.maxWidth).contains($0) } ?? false }) else {
+                throw ValidationError("--hidden takes sizes between 1 and \(Limits.maxWidth), comma-separated (e.g. 128 or 128,128), at most \(Limits.maxLayers) layers")
+            }
+        }
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
+        if let valEvery, valEvery < 1 { throw ValidationError("--val-every must be at least 1") }
+        if let saveEvery, saveEvery < 1 { throw ValidationError("--save-every must be at least 1") }
+        if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
         if keepBest && val == nil { throw ValidationError("--keep-best needs --val") }
+        if valEvery != nil && val == nil { throw ValidationError("--val-every needs --val") }
+        if saveEvery != nil && output == nil { throw ValidationError("--save-every needs -o FILE") }
+        if log == "-" && output == nil { throw ValidationError("--log - writes to standard output, where the checkpoint goes without -o FILE") }
+        if let resume {
+            // One policy: the checkpoint fixes the model, the optimiser and the seed; the
+            // learning rate, momentum, weight decay, clipping, batch size, shuffling and
+            // epochs may change (and the change is reported).
+            let fixed: [(String, Bool)] = [("--model", model != nil), ("--cell", cell != nil), ("--hidden", hidden != nil),
+                                           ("--embed", embed != nil), ("--bidirectional", bidirectional != nil), ("--head", head != nil),
+                                           ("--dropout", dropout != nil), ("--stateful", stateful), ("--init-embed", initEmbed != nil),
+                                           ("--optimizer", optimizer != nil), ("--seed", seed != nil)]
+            if let (option, _) = fixed.first(where: { $0.1 }) {
+                throw ValidationError("\(option) cannot change when resuming: \(resume) fixes the model, the optimiser and the seed")
+            }
+        }
     }
 
     func run() throws {
         _ = try device.backend()  // a clear error where the device is missing
         if let threads { CPUBackend.shared.threads = max(1, threads) }
+        // Where the results go is checked before any training: a run must not be lost at the end.
+        if let output { _ = try ByteOutput(path: output) }  // creates (and removes) the temporary file beside it
+        let logFile = try log.map { try LogFile($0) }
         let data = try Dataset(try StreamReader(try openInputs(inputs)))
         let valData = try val.map { try Dataset(try StreamReader(try openInputs([$0]))) }
         if let valData, let d = FrontEnd.difference(model: data.meta.fields, stream: valData.meta.fields, modelName: "training stream's") {
             throw ToolError("\(val!): the validation stream's front-end differs from the training stream's: \(d)")
         }
         var checkpoint = try resume.map { try Checkpoint.load($0) } ?? Checkpoint(
-            model: SequenceModel(try buildSpec(data), seed: seed), optimizer: optimizerConfig(), train: trainState(),
+            model: SequenceModel(try buildSpec(data), seed: seed ?? 0), optimizer: optimizerConfig(), train: trainState(),
             dataMeta: data.meta.fields)
+        if resume != nil {
+            var changed = [String]()
+            if let lr, lr != checkpoint.optimizer.lr { changed.append("--lr \(checkpoint.optimizer.lr) → \(lr)"); checkpoint.optimizer.lr = lr }
+            if let momentum, momentum != checkpoint.optimizer.momentum {
+                changed.append("--momentum \(checkpoint.optimizer.momentum) → \(momentum)"); checkpoint.optimizer.momentum = momentum
+            }
+            if let weightDecay, weightDecay != checkpoint.optimizer.weightDecay {
+                changed.append("--weight-decay \(checkpoint.optimizer.weightDecay) → \(weightDecay)"); checkpoint.optimizer.weightDecay = weightDecay
+            }
+            if !changed.isEmpty { note("fit: resuming with " + changed.joined(separator: ", ")) }
+        }
         if resume != nil, let d = FrontEnd.difference(model: checkpoint.dataMeta, stream: data.meta.fields) {
             throw ToolError("\(data.source): the training stream's front-end differs from that of the model in \(resume!): \(d)")
         }
@@ -111,16 +157,22 @@ struct Fit: ParsableCommand {
         if let clip { state.clip = clip }
         let shuffling = state.shuffle, batch = state.batchSize, clip = state.clip
         let pad = Int32(data.meta.fields["pad_id"] ?? "0") ?? 0
-        let logFile = try log.map { try LogFile($0) }
         let interrupt = Interrupt()
         let progress = Progress(enabled: isatty(2) != 0)
 
+        var savedAtStep: Int? = nil  // the step of the last checkpoint this run wrote
         func save() throws {
+            guard net.parameters.allSatisfy({ $0.values.allSatisfy(\.isFinite) }) else {
+                throw ToolError("the parameters became NaN or infinite by step \(state.step) (epoch \(state.epoch + 1)); "
+                                + (savedAtStep.map { "\(output!) keeps this run's checkpoint of step \($0)" } ?? "no checkpoint written")
+                                + " (try a lower --lr or --clip)")
+            }
             checkpoint.train = state
             let record = try checkpoint.record(optimizerState: opt)
             let out = try ByteOutput(path: output)
             try out.write(Codec.encode(record))
             try out.commit()
+            if output != nil { savedAtStep = state.step }
         }
         var best: Checkpoint? = nil
         func validate(_ label: String) throws {
@@ -154,7 +206,7 @@ struct Fit: ParsableCommand {
                 let loss = try net.trainStep(b, optimizer: opt, clip: clip)
                 guard loss.isFinite else {
                     throw ToolError("loss became \(loss) at epoch \(state.epoch + 1), step \(state.step + 1); "
-                                    + (output.map { "\($0) keeps the last good checkpoint" } ?? "no checkpoint written")
+                                    + (savedAtStep.map { "\(output!) keeps this run's checkpoint of step \($0)" } ?? "no checkpoint written")
                                     + " (try a lower --lr or --clip)")
                 }
                 state.batchInEpoch += 1
@@ -212,9 +264,7 @@ struct Fit: ParsableCommand {
         }
         if let cell { spec.cell = cell }
         if let hidden {
-            let h = hidden.split(separator: ",").compactMap { Int($0) }
-            guard !h.isEmpty, h.allSatisfy({ $0 > 0 }) else { throw ValidationError("--hidden takes sizes like 128 or 128,128") }
-            spec.hidden = h
+            spec.hidden = hidden.split(separator: ",").compactMap { Int($0) }
         }
         if let embed { spec.embed = embed }
         if let bidirectional { spec.bidirectional = bidirectional }
@@ -232,19 +282,25 @@ struct Fit: ParsableCommand {
             let t = x.map { data.isExamples ? $0.shape[0] : $0.shape[1] } ?? 0
             spec.flattenSteps = spec.pooledSteps(t)
             guard spec.flattenSteps >= 1 else { throw ToolError("\(data.source): inputs of \(t) steps are too short for \(spec.name)'s pooling") }
+            // a flatten head reads a fixed number of steps: every input must have the first one's length
+            let lengths = data.isExamples ? data.examples.map { $0["x"]?.shape.first ?? 0 } : data.batches.map { $0["x"]?.shape.dropFirst().first ?? 0 }
+            if let other = lengths.first(where: { $0 != t }) {
+                throw ToolError("\(data.source): head flatten needs inputs of one length, the stream has \(t) and \(other) steps (wav2seq --length, tok --length)")
+            }
         }
+        do { try spec.validate() } catch let e as LimitError { throw ToolError("\(data.source): \(e.message)") }
         return spec
     }
 
     func optimizerConfig() -> OptimizerConfig {
         var c = OptimizerConfig()
-        c.name = optimizer; c.lr = lr; c.momentum = momentum; c.weightDecay = weightDecay
+        c.name = optimizer ?? c.name; c.lr = lr ?? c.lr; c.momentum = momentum ?? c.momentum; c.weightDecay = weightDecay ?? c.weightDecay
         return c
     }
 
     func trainState() -> TrainState {
         var s = TrainState()
-        s.seed = seed
+        s.seed = seed ?? 0
         return s
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import TensorStream
+import ToolKit
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,19 +42,42 @@ struct Progress {
     }
 }
 
-/// Metrics as JSON lines.
+/// Metrics as JSON lines, appended to a file, or written to a pipe or FIFO. Opened
+/// before training (so a bad path fails at once); a failing write later is a warning
+/// and the log stops, never a lost run.
 final class LogFile {
-    let handle: FileHandle
+    let path: String
+    private let fd: Int32
+    private var failed = false
+
     init(_ path: String) throws {
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        guard let h = FileHandle(forWritingAtPath: path) else { throw StreamError("\(path): cannot write the log") }
-        h.seekToEndOfFile()
-        handle = h
+        self.path = path
+        signal(SIGPIPE, SIG_IGN)  // a log reader that goes away is a warning, not the end of training
+        if path == "-" { fd = 1; return }
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StreamError("\(path): cannot write the log: \(String(cString: strerror(errno)))") }
+        var st = stat()
+        if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { close(fd); throw StreamError("\(path): is a directory") }
+        self.fd = fd
     }
+
+    deinit { if fd > 2 { close(fd) } }
+
     func write(_ fields: [String: Any]) throws {
+        guard !failed else { return }
         var clean = fields
         for (k, v) in fields { if let d = v as? Double, !d.isFinite { clean[k] = NSNull() } }
-        let data = try JSONSerialization.data(withJSONObject: clean, options: [.sortedKeys, .withoutEscapingSlashes])
-        handle.write(data + Data("\n".utf8))
+        let line = Array(try JSONSerialization.data(withJSONObject: clean, options: [.sortedKeys])) + [10]
+        var done = 0
+        while done < line.count {
+            let n = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 {
+                failed = true
+                note("fit: warning: writing the log \(path) failed (\(String(cString: strerror(errno)))); training goes on without it")
+                return
+            }
+            done += n
+        }
     }
 }
