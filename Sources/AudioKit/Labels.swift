@@ -1,8 +1,8 @@
-/// Where a file's class label comes from: its name (the basename, with the
-/// extension) or, with `fromDirectory`, the name of the folder it is in; then
-/// either the first character of that name or the first capture group of a
-/// regular expression searched in it (the whole match when the pattern has no
-/// group).
+/// Where a file's class label comes from: the first character of its name (the
+/// basename, with the extension), or, with `fromDirectory`, the whole name of the
+/// folder it is in (Speech Commands' `yes/…`, `you/…`); or the first capture group of
+/// a regular expression searched in that name (the whole match when the pattern has
+/// no group).
 public struct Labeler {
     public let pattern: String?
     public let fromDirectory: Bool
@@ -32,7 +32,7 @@ public struct Labeler {
         }
         guard let regex, let pattern else {
             guard let c = name.first else { throw AudioError("empty name") }
-            return String(c)
+            return fromDirectory ? String(name) : String(c)
         }
         guard let match = try? regex.firstMatch(in: name) else {
             throw AudioError("'\(name)' does not match --label-pattern '\(pattern)'")

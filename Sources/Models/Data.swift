@@ -55,6 +55,10 @@ extension Batch {
     public init(_ r: Record, spec: ModelSpec) throws {
         guard let x = r["x"], x.shape.count >= 2 else { throw StreamError("batch record without x [B, T, …]") }
         let (B, T) = (x.shape[0], x.shape[1])
+        guard B >= 1, T >= 1 else { throw StreamError("batch record: x \(x.shape) has no rows or no steps") }
+        guard x.shape.count == (x.dtype == .f32 ? 3 : 2) || (x.dtype == .f32 && x.shape.count == 2) else {
+            throw StreamError("batch record: x \(x.dtype.rawValue) \(x.shape) must be ids [B, T] or floats [B, T, F] (examples: [T] or [T, F])")
+        }
         let lengths = r["len"]?.ints?.map(Int.init) ?? [Int](repeating: T, count: B)
         guard lengths.count == B, lengths.allSatisfy({ $0 >= 1 && $0 <= T }) else {
             throw StreamError("batch record: len does not match x \(x.shape) (lengths must be 1…T)")

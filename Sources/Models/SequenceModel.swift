@@ -121,7 +121,11 @@ public final class SequenceModel: Module {
         switch spec.head {
         case .step: return fc(out)
         case .mean: return fc(out.meanOverSteps(lengths: lengths))
-        case .flatten: return fc(out.reshaped([B, T * out.shape[2]]))
+        case .flatten:
+            guard T == spec.flattenSteps else {
+                throw TensorError.shapeMismatch("model \(spec.name) was built for \(spec.flattenSteps) steps, this input has \(T) (another --length?)")
+            }
+            return fc(out.reshaped([B, T * out.shape[2]]))
         case .last:
             let D = spec.directions, top = (spec.hidden.count - 1) * D
             let last = D == 1 ? hN.select(axis: 0, index: top)

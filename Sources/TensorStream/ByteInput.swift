@@ -98,6 +98,20 @@ public final class ByteInput {
         rawEnd += n
     }
 
+    /// Reads until `n` raw bytes are buffered or the input ends (moving what is left to the front).
+    private func ensureRaw(_ n: Int) throws {
+        while rawEnd - rawStart < n && !rawEOF {
+            if rawStart > 0 {
+                raw.withUnsafeMutableBufferPointer { p in
+                    _ = memmove(p.baseAddress!, p.baseAddress! + rawStart, rawEnd - rawStart)
+                }
+                rawEnd -= rawStart
+                rawStart = 0
+            }
+            try fillRaw()
+        }
+    }
+
     /// Refills `buffer`; returns false at end of input.
     private func fill() throws -> Bool {
         start = 0; end = 0
@@ -112,9 +126,12 @@ public final class ByteInput {
         }
         while end == 0 {
             if zDone {
-                // concatenated gzip members continue; anything else after the end is ignored
-                if rawStart == rawEnd { try fillRaw() }
-                guard rawEnd - rawStart >= 2, raw[rawStart] == 0x1f, raw[rawStart + 1] == 0x8b else { return false }
+                // concatenated gzip members continue (as zcat reads them); anything else is an error
+                try ensureRaw(2)
+                if rawStart == rawEnd { return false }
+                guard rawEnd - rawStart >= 2, raw[rawStart] == 0x1f, raw[rawStart + 1] == 0x8b else {
+                    throw StreamError("\(name): data after the end of the gzip stream (after uncompressed byte \(offset + end)): not another gzip member")
+                }
                 guard inflateReset(z) == Z_OK else { throw StreamError("\(name): gzip reset failed") }
                 zDone = false
             }

@@ -104,6 +104,14 @@ public struct OutputOptions: ParsableArguments {
     public func open() throws -> ByteOutput { try ByteOutput(path: output) }
 }
 
+/// Writes `text` to standard output and flushes it; a failed write (a full disk,
+/// a closed pipe) is an error, not a silent loss.
+public func writeStandardOutput(_ text: String) throws {
+    let out = try ByteOutput(path: nil)
+    try out.write(text)
+    try out.commit()
+}
+
 /// Opens the named inputs ("-" or none: standard input).
 public func openInputs(_ paths: [String]) throws -> [ByteInput] {
     try (paths.isEmpty ? ["-"] : paths).map { try ByteInput(path: $0) }

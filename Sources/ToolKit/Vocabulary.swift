@@ -43,7 +43,7 @@ public struct Vocabulary: Sendable, Equatable {
             if n >= 2, n < UInt64(Codec.maxHeaderBytes), Int(n) + 8 <= bytes.count, bytes[8] == UInt8(ascii: "{") {
                 let first = try RecordReader.single(path)
                 guard let v = StreamMeta(first).vocab else { throw ToolError("\(path): its \(first.kind.rawValue) record has no vocab") }
-                return (Vocabulary(tokens: v), first.metadata)
+                return (try checked(Vocabulary(tokens: v), path), first.metadata)
             }
         }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw ToolError("\(path): vocabulary is not UTF-8 text") }
@@ -52,7 +52,14 @@ public struct Vocabulary: Sendable, Equatable {
         }
         if lines.last == "" { lines.removeLast() }
         guard !lines.isEmpty else { throw ToolError("\(path): empty vocabulary") }
-        return (Vocabulary(tokens: lines), nil)
+        return (try checked(Vocabulary(tokens: lines), path), nil)
+    }
+
+    /// A vocabulary for text must say what padding and unknown characters become.
+    private static func checked(_ v: Vocabulary, _ path: String) throws -> Vocabulary {
+        guard v.id("<pad>") != nil || v.id("[PAD]") != nil else { throw ToolError("\(path): the vocabulary has no <pad> (or [PAD]) token") }
+        guard v.unknownID != nil else { throw ToolError("\(path): the vocabulary has no <unk> (or [UNK]) token for what is outside it") }
+        return v
     }
 
     /// One token per line.

@@ -35,9 +35,11 @@ struct Batch: ParsableCommand {
     @Option(help: "Seed for shuffling.") var seed: UInt64 = 0
 
     func validate() throws {
-        if size < 1 { throw ValidationError("--size must be at least 1") }
-        if let buffer, buffer < 1 { throw ValidationError("--buffer must be at least 1") }
-        if let bucket, bucket < 1 { throw ValidationError("--bucket must be at least 1") }
+        if !(1...(1 << 20)).contains(size) { throw ValidationError("--size must be between 1 and \(1 << 20)") }
+        if let buffer, !(1...(1 << 26)).contains(buffer) { throw ValidationError("--buffer must be between 1 and \(1 << 26)") }
+        if let bucket, !(1...(1 << 16)).contains(bucket) || bucket * size > 1 << 26 {
+            throw ValidationError("--bucket must be at least 1, and --bucket × --size at most \(1 << 26) examples")
+        }
         if shuffle && buffer != nil { throw ValidationError("--shuffle and --buffer do not go together") }
     }
 

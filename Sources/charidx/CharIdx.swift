@@ -56,10 +56,10 @@ struct CharIdx: ParsableCommand {
     var seed: UInt64 = 0
 
     func validate() throws {
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if let steps, !(1...(1 << 24)).contains(steps) { throw ValidationError("--steps must be between 1 and \(1 << 24)") }
         if [labels, pairs, steps != nil].filter({ $0 }).count > 1 { throw ValidationError("choose one of --labels, --pairs, --steps") }
         if batch != nil && sampling != .sequential { throw ValidationError("--batch goes with --sampling sequential") }
-        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
+        if let batch, !(1...(1 << 20)).contains(batch) { throw ValidationError("--batch must be between 1 and \(1 << 20)") }
         if let maxSize, maxSize < 2 { throw ValidationError("--max-size must be at least 2") }
     }
 

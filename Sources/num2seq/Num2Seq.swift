@@ -39,7 +39,10 @@ struct Num2Seq: ParsableCommand {
         let modes = [idx != nil, csv != nil, series != nil].filter { $0 }.count
         if modes != 1 { throw ValidationError("give exactly one of --idx, --csv, --series") }
         if idxLabels != nil && idx == nil { throw ValidationError("--idx-labels goes with --idx") }
-        if window < 1 || stride < 1 { throw ValidationError("--window and --stride must be at least 1") }
+        if !(1...(1 << 24)).contains(window) || stride < 1 { throw ValidationError("--window must be between 1 and \(1 << 24), --stride at least 1") }
+        if column < 0 { throw ValidationError("--column must be at least 0") }
+        if let scale, !scale.isFinite { throw ValidationError("--scale must be a finite number") }
+        if NumberRow.LabelColumn(labelColumn) == nil { throw ValidationError("--label-column takes an index, first, last or none") }
     }
 
     func run() throws {
@@ -55,7 +58,7 @@ struct Num2Seq: ParsableCommand {
             if let idxLabels {
                 let l = try IDX.read(idxLabels)
                 guard l.dims == [count] else { throw ToolError("\(idxLabels): \(l.dims) labels for \(count) images") }
-                labels = l.bytes
+                labels = Array(l.bytes)
             }
             let names = classes.map { classList(given: $0, seen: []) } ?? (labels.map { Set($0).sorted().map { String($0) } } ?? [])
             meta.task = labels == nil ? nil : "classify"
@@ -64,7 +67,8 @@ struct Num2Seq: ParsableCommand {
             try writer.write(meta.record)
             for i in 0..<count {
                 // default: x / 255, as torchvision's ToTensor
-                let px = images.bytes[(i * rows * cols)..<((i + 1) * rows * cols)].map { b in scale.map { Float(b) * $0 } ?? Float(b) / 255 }
+                let start = images.bytes.startIndex + i * rows * cols
+                let px = images.bytes[start..<(start + rows * cols)].map { b in scale.map { Float(b) * $0 } ?? Float(b) / 255 }
                 var r = Record(kind: .example, metadata: ["id": "\(idx):\(i)"], tensors: [("x", StreamTensor(px, shape: [rows, cols]))])
                 if let labels {
                     guard let c = names.firstIndex(of: String(labels[i])) else {
@@ -79,27 +83,15 @@ struct Num2Seq: ParsableCommand {
             var lines = TextLines(try openInputs([csv]))
             var rows = [(values: [Float], label: String?, place: String)]()
             var first = true
+            guard let column = NumberRow.LabelColumn(labelColumn) else { throw ValidationError("--label-column takes an index, first, last or none") }
             while let line = try lines.nextLine() {
                 if first && header { first = false; continue }
                 first = false
-                let fields = line.text.split(whereSeparator: { $0 == "," || $0 == "\t" }).map { String($0.filter { $0 != " " && $0 != "\r" }) }
-                if fields.isEmpty || fields == [""] { continue }
-                var label: String? = nil
-                var numbers = fields
-                switch labelColumn {
-                case "none": break
-                case "first": label = numbers.removeFirst()
-                case "last": label = numbers.removeLast()
-                default:
-                    guard let k = Int(labelColumn), k >= 0 else { throw ValidationError("--label-column takes an index, first, last or none") }
-                    guard k < numbers.count else { throw ToolError("\(line.place): no column \(k)") }
-                    label = numbers.remove(at: k)
+                guard let row = try NumberRow(line.text, label: column, place: line.place) else { continue }
+                if let w = rows.first?.values.count, row.values.count != w {
+                    throw ToolError("\(line.place): \(row.values.count) values, the first row has \(w)")
                 }
-                let values = try numbers.enumerated().map { j, f -> Float in
-                    guard let v = Float(f) else { throw ToolError("\(line.place): column \(j + 1): '\(f)' is not a number") }
-                    return v
-                }
-                rows.append((values, label, line.place))
+                rows.append((row.values, row.label, line.place))
             }
             let dims = try parseShape(rows.first?.values.count ?? 0)
             let labelled = labelColumn != "none"
@@ -125,12 +117,12 @@ struct Num2Seq: ParsableCommand {
             var lines = TextLines(try openInputs([series]))
             var values = [Float]()
             while let line = try lines.nextLine() {
-                let fields = line.text.split(whereSeparator: { $0 == "," || $0 == "\t" || $0 == " " })
+                let fields = line.text.split(whereSeparator: { $0 == "," || $0 == "\t" || $0 == " " || $0 == "\r" })
                 if fields.isEmpty { continue }
                 guard column < fields.count else { throw ToolError("\(line.place): no column \(column)") }
-                guard let v = Float(fields[column]) else {
-                    if values.isEmpty && lines.error == nil && line.number == 1 { continue }  // a header line
-                    throw ToolError("\(line.place): '\(fields[column])' is not a number")
+                guard let v = Float(fields[column]), v.isFinite else {
+                    if values.isEmpty && line.number == 1 && Float(fields[column]) == nil { continue }  // a header line
+                    throw ToolError("\(line.place): '\(fields[column])' is not a finite number")
                 }
                 values.append(v * (scale ?? 1))
             }
@@ -138,13 +130,15 @@ struct Num2Seq: ParsableCommand {
             meta.features = 1
             try writer.write(meta.record)
             var i = 0
-            while i + window < values.count {
+            while i < values.count - window {
                 try writer.write(Record(kind: .example, metadata: ["id": "\(series):\(i)"], tensors: [
                     ("x", StreamTensor(Array(values[i..<(i + window)]), shape: [window, 1])),
                     ("y", StreamTensor(Array(values[(i + 1)...(i + window)]), shape: [window, 1])),
                 ]))
                 n += 1
-                i += stride
+                let (next, overflow) = i.addingReportingOverflow(stride)
+                if overflow { break }
+                i = next
             }
         }
         try writer.finish()
@@ -159,23 +153,8 @@ struct Num2Seq: ParsableCommand {
     }
 }
 
-/// The IDX format of MNIST: magic (0, 0, type 0x08 = ubyte, rank), big-endian
-/// u32 dimensions, then the bytes.
-enum IDX {
-    static func read(_ path: String) throws -> (dims: [Int], bytes: [UInt8]) {
-        let all = try ByteInput(path: path).readAll()
-        guard all.count >= 4, all[0] == 0, all[1] == 0 else { throw ToolError("\(path): not an IDX file (bad magic)") }
-        guard all[2] == 0x08 else { throw ToolError("\(path): IDX element type \(all[2]) is not unsigned bytes") }
-        let rank = Int(all[3])
-        guard rank >= 1, rank <= 4, all.count >= 4 + 4 * rank else { throw ToolError("\(path): truncated IDX header") }
-        var dims = [Int]()
-        for d in 0..<rank {
-            let o = 4 + 4 * d
-            dims.append(Int(all[o]) << 24 | Int(all[o + 1]) << 16 | Int(all[o + 2]) << 8 | Int(all[o + 3]))
-        }
-        let need = dims.reduce(1, *)
-        let body = all.count - 4 - 4 * rank
-        guard body == need else { throw ToolError("\(path): IDX dimensions \(dims) need \(need) bytes, file has \(body)") }
-        return (dims, Array(all[(4 + 4 * rank)...]))
+extension IDX {
+    static func read(_ path: String) throws -> (dims: [Int], bytes: ArraySlice<UInt8>) {
+        try parse(try ByteInput(path: path).readAll(), name: path)
     }
 }

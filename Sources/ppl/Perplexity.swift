@@ -87,10 +87,10 @@ struct Perplexity: ParsableCommand {
         if json {
             let j: [String: Any] = ["perplexity": exp(loss), "bits_per_\(unit)": loss / log(2), "tokens": total.tokens,
                                     "oov": total.oov, "loss": loss, "log10_prob": -total.lossSum / log(10)]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: j, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
+            try writeStandardOutput(String(decoding: try JSONSerialization.data(withJSONObject: j, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self) + "\n")
         } else {
-            print(String(format: "perplexity %.4f\tbits per %@ %.4f\ttokens %d\tloss %.5f", exp(loss), unit, loss / log(2), total.tokens, loss)
-                  + (total.oov > 0 ? "\tOOVs \(total.oov)" : ""))
+            try writeStandardOutput(String(format: "perplexity %.4f\tbits per %@ %.4f\ttokens %d\tloss %.5f", exp(loss), unit, loss / log(2), total.tokens, loss)
+                                    + (total.oov > 0 ? "\tOOVs \(total.oov)" : "") + "\n")
         }
     }
 

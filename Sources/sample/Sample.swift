@@ -33,9 +33,9 @@ struct Sample: ParsableCommand {
     @Flag(help: "Do not echo the prime before the generated text.") var noPrime = false
 
     func validate() throws {
-        if temperature <= 0 { throw ValidationError("--temperature must be positive") }
+        if !(temperature.isFinite && temperature > 0) { throw ValidationError("--temperature must be a positive number") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
-        if length < 0 { throw ValidationError("--length must not be negative") }
+        if !(0...(1 << 24)).contains(length) { throw ValidationError("--length must be between 0 and \(1 << 24)") }
     }
 
     func run() throws {

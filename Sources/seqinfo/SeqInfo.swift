@@ -108,7 +108,7 @@ struct SeqInfo: ParsableCommand {
             if parameters > 0 { j["parameters"] = parameters }
             return try printJSON(j)
         }
-        print(lines.joined(separator: "\n"))
+        try writeStandardOutput(lines.joined(separator: "\n") + "\n")
     }
 
     /// One line per metadata field; lists shortened, `tools` one line each.
@@ -169,7 +169,7 @@ struct SeqInfo: ParsableCommand {
             }
         }
         if json { return try printJSON(files.count == 1 ? jsonFiles.values.first! : jsonFiles) }
-        print(out.joined(separator: "\n"))
+        try writeStandardOutput(out.joined(separator: "\n") + "\n")
     }
 
     /// Metadata as JSON values: lists and objects (spec, train, …) parsed, the rest strings.
@@ -184,9 +184,7 @@ struct SeqInfo: ParsableCommand {
 
     func printJSON(_ object: Any) throws {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        let out = try ByteOutput(path: nil)
-        try out.write(Array(data) + [10])
-        try out.commit()
+        try writeStandardOutput(String(decoding: data, as: UTF8.self) + "\n")
     }
 
     func show(_ s: String) -> String {

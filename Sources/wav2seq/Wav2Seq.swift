@@ -19,7 +19,7 @@ struct Wav2Seq: ParsableCommand {
         per file: x float32 [T, F], y int32 [1] (the class id), id = the path.
 
         The label is the first character of the file name, or the first capture group of \
-        --label-pattern searched in it; --label-dir uses the name of the file's folder instead. \
+        --label-pattern searched in it; --label-dir uses the whole name of the file's folder instead. \
         Classes are the sorted distinct labels unless --classes fixes them (and their ids): \
         give --classes when making train and test streams separately, so that the ids agree.
 
@@ -77,7 +77,7 @@ struct Wav2Seq: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Label = the first capture group (or the whole match) of REGEX searched in the file name.", valueName: "regex"))
     var labelPattern: String?
 
-    @Flag(name: .long, help: "Take the label from the name of the file's folder instead of the file name.")
+    @Flag(name: .long, help: "Take the label from the name of the file's folder (all of it) instead of the file name.")
     var labelDir = false
 
     @Option(name: .long, help: ArgumentHelp("Class names in id order, comma-separated. Default: the sorted distinct labels.", valueName: "a,b,c"))

@@ -102,7 +102,7 @@ struct ToolTests {
 
         let bad = try Pipeline.run("num2seq", ["--csv", "-", "--shape", "1x2"], input: Data("1,0.5,0.25\n2,x,3\n".utf8))
         #expect(bad.status == 1)
-        #expect(bad.stderr == "num2seq: stdin:2: column 1: 'x' is not a number\n")
+        #expect(bad.stderr == "num2seq: stdin:2: column 1: 'x' is not a finite number\n")
     }
 
     @Test func batchPadsSortsAndDropsLast() throws {

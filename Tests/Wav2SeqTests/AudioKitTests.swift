@@ -224,7 +224,9 @@ func peakFrequency(_ x: [Float], rate: Int) -> Double {
 
     @Test func directoryName() throws {
         let l = try Labeler(fromDirectory: true)
-        #expect(try l.label("speech_commands/left/0a7c2a8d_nohash_0.wav") == "l")
+        #expect(try l.label("speech_commands/left/0a7c2a8d_nohash_0.wav") == "left")
+        // whole names: yes and you are two classes
+        #expect(try l.label("sc/yes/a.wav") != l.label("sc/you/a.wav"))
         #expect(try Labeler(pattern: "(.+)", fromDirectory: true).label("sc/left/0a7c.wav") == "left")
         #expect(throws: AudioError.self) { try l.label("bare.wav") }
     }
