@@ -66,6 +66,12 @@ func removeTemporaryFilesOnSignals() {
             raise(s)
         }
     }
+    // A parent may have started us with these signals blocked (threads of Dispatch block
+    // them, and a spawned child inherits the mask).
+    var set = sigset_t()
+    sigemptyset(&set)
+    for sig in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&set, sig) }
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
 }
 
 /// Prints the first line of a usage error and exits 2.

@@ -161,8 +161,15 @@ struct Fit: ParsableCommand {
         let progress = Progress(enabled: isatty(2) != 0)
 
         var savedAtStep: Int? = nil  // the step of the last checkpoint this run wrote
+        var lastBatch: Batch? = nil   // to check that the parameters about to be saved give a finite loss
         func save() throws {
-            guard net.parameters.allSatisfy({ $0.values.allSatisfy(\.isFinite) }) else {
+            // one forward pass without dropout, the carried state put back: the run goes on as if unchecked
+            let carried = net.state, training = net.training
+            net.training = false
+            let finiteLoss = try lastBatch.map { b in try noGrad { try net.loss(try net.forward(b), b).item.isFinite } } ?? true
+            net.training = training
+            net.state = carried
+            guard finiteLoss, net.parameters.allSatisfy({ $0.values.allSatisfy(\.isFinite) }) else {
                 throw ToolError("the parameters became NaN or infinite by step \(state.step) (epoch \(state.epoch + 1)); "
                                 + (savedAtStep.map { "\(output!) keeps this run's checkpoint of step \($0)" } ?? "no checkpoint written")
                                 + " (try a lower --lr or --clip)")
@@ -203,6 +210,7 @@ struct Fit: ParsableCommand {
             var sum = 0.0, seen = 0
             while state.batchInEpoch < batches.count {
                 let b = try Batch(batches[state.batchInEpoch], spec: spec)
+                lastBatch = b
                 let loss = try net.trainStep(b, optimizer: opt, clip: clip)
                 guard loss.isFinite else {
                     throw ToolError("loss became \(loss) at epoch \(state.epoch + 1), step \(state.step + 1); "
