@@ -72,7 +72,9 @@ public final class StreamEvaluation {
         defer { self.body = nil; reader.onIdle = nil; net.resetState() }
         net.resetState()
         reader.onIdle = { [unowned self] in
-            guard !pending.isEmpty else { return }
+            // A part of a batch whose rows carry state to the next batch must wait for the
+            // rest: evaluated early, its rows would shift against the stripes.
+            guard !pending.isEmpty, !(plan?.carry == true && (plan?.size ?? 1) > 1) else { return }
             try evaluatePending()
             try afterIdle?()
         }

@@ -1,4 +1,5 @@
 import TensorStream
+import ArgumentParser
 
 /// A token ↔ id table. Specials come first: `<pad>` = 0, `<unk>` = 1 unless
 /// the table was loaded with its own order.
@@ -67,7 +68,11 @@ public struct Vocabulary: Sendable, Equatable {
 }
 
 /// Class names from `--classes a,b,c`, or the sorted distinct labels seen.
-public func classList(given: String?, seen: Set<String>) -> [String] {
-    if let given { return given.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-    return seen.sorted()
+public func classList(given: String?, seen: Set<String>) throws -> [String] {
+    guard let given else { return seen.sorted() }
+    let names = given.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    guard !names.contains(""), Set(names).count == names.count else {
+        throw ValidationError("--classes must be distinct, non-empty names separated by commas (got '\(given)')")
+    }
+    return names
 }

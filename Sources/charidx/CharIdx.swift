@@ -67,7 +67,7 @@ struct CharIdx: ParsableCommand {
         if let vocabFrom, steps == nil {
             // Line by line, unless the classes must first be found among the labels.
             let (vocab, meta) = try Vocabulary.loadWithMeta(vocabFrom)
-            let classNames = classes.map { classList(given: $0, seen: []) } ?? meta.flatMap { StreamMeta($0).classes }
+            let classNames = try classes.map { try classList(given: $0, seen: []) } ?? meta.flatMap { StreamMeta($0).classes }
             if !labels || classNames != nil { return try streamLines(vocab, classNames: classNames, classify: labels || meta?["task"] == "classify") }
         }
         var lines = TextLines(try openInputs(inputs))
@@ -136,7 +136,7 @@ struct CharIdx: ParsableCommand {
             var rng = RandomSource(seed: seed)
             written = try windows.write(ids(corpus), unit: "char", to: writer, rng: &rng)
         } else {
-            let classNames = classList(given: classes, seen: seenLabels)
+            let classNames = try classList(given: classes, seen: seenLabels)
             if labels {
                 meta.task = "classify"
                 meta.classes = classNames
@@ -165,6 +165,11 @@ struct CharIdx: ParsableCommand {
     /// One example per line with a given vocabulary: each line's record is written as
     /// the line is read, and flushed whenever the input pipe has nothing more ready.
     func streamLines(_ vocab: Vocabulary, classNames: [String]?, classify: Bool) throws {
+        if let vocabOut {
+            let o = try ByteOutput(path: vocabOut)
+            try o.write(vocab.text)
+            try o.commit()
+        }
         let table = CharTable(vocab)
         var meta = StreamMeta()
         meta.vocab = vocab.tokens
@@ -204,7 +209,10 @@ struct CharIdx: ParsableCommand {
             let x = table.ids(text, unknown: &unknown)
             total += x.count
             var record = Record(kind: .example, metadata: ["id": line.place], tensors: [("x", StreamTensor(x, shape: [x.count]))])
-            if let target { record["y"] = StreamTensor(table.ids(target, unknown: &unknown), shape: [x.count]) }
+            if let target {
+                record["y"] = StreamTensor(table.ids(target, unknown: &unknown), shape: [x.count])
+                total += x.count
+            }
             if let y { record["y"] = StreamTensor([y], shape: [1]) }
             try writer.write(record)
             written += 1

@@ -119,6 +119,9 @@ struct Fit: ParsableCommand {
         if let valData, let d = FrontEnd.difference(model: data.meta.fields, stream: valData.meta.fields, modelName: "training stream's") {
             throw ToolError("\(val!): the validation stream's front-end differs from the training stream's: \(d)")
         }
+        if let valData, (valData.isExamples ? valData.examples.first : valData.batches.first)?["y"] == nil {
+            throw ToolError("\(val!): the validation stream has no targets y (made with --no-label?)")
+        }
         var checkpoint = try resume.map { try Checkpoint.load($0) } ?? Checkpoint(
             model: SequenceModel(try buildSpec(data), seed: seed ?? 0), optimizer: optimizerConfig(), train: trainState(),
             dataMeta: data.meta.fields)

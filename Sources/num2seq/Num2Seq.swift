@@ -60,7 +60,7 @@ struct Num2Seq: ParsableCommand {
                 guard l.dims == [count] else { throw ToolError("\(idxLabels): \(l.dims) labels for \(count) images") }
                 labels = Array(l.bytes)
             }
-            let names = classes.map { classList(given: $0, seen: []) } ?? (labels.map { Set($0).sorted().map { String($0) } } ?? [])
+            let names = try classes.map { try classList(given: $0, seen: []) } ?? (labels.map { Set($0).sorted().map { String($0) } } ?? [])
             meta.task = labels == nil ? nil : "classify"
             if labels != nil { meta.classes = names }
             meta.features = cols
@@ -95,7 +95,7 @@ struct Num2Seq: ParsableCommand {
             }
             let dims = try parseShape(rows.first?.values.count ?? 0)
             let labelled = labelColumn != "none"
-            let names = classList(given: classes, seen: Set(rows.compactMap(\.label)))
+            let names = try classList(given: classes, seen: Set(rows.compactMap(\.label)))
             if labelled { meta.task = "classify"; meta.classes = names }
             meta.features = dims[1]
             try writer.write(meta.record)

@@ -66,7 +66,14 @@ struct Perplexity: ParsableCommand {
             evaluation.afterIdle = { try out.flush() }
             let eol = endOfLine(vocab, unit: ckpt.dataMeta["unit"] ?? ckpt.dataMeta["tokenizer"])
             try out.write("id\tlog10_prob\ttokens\toov\tperplexity\n")
-            try evaluation.run(prepare: { try Self.lineExample($0, endOfLine: eol) }) { b, _, logits in
+            let lm = spec.task == "lm", source = reader.inputName
+            try evaluation.run(prepare: { r in
+                // a tagger's targets are its tags: a line without them cannot be scored
+                guard lm || r["y"] != nil else {
+                    throw StreamError("\(source): example \(r.metadata["id"] ?? "?") has no targets y, and \(checkpoint) is a tagger, not a language model")
+                }
+                return try Self.lineExample(r, endOfLine: eol, source: source)
+            }) { b, _, logits in
                 for (i, s) in Self.rowScores(b, logits.values, classes: spec.outputs, unknown: unknown).enumerated() {
                     let id = i < b.names.count ? b.names[i] : "?"
                     try out.write("\(tsvField(id))\t\(s.line)\n")
@@ -106,10 +113,10 @@ struct Perplexity: ParsableCommand {
     /// A line's example made scorable: x = [end of line] + ids, y = ids + [end of line];
     /// without an end-of-line token, x = ids[..<T-1] and y = ids[1...]. An example that
     /// already has targets is kept as it is.
-    static func lineExample(_ r: Record, endOfLine: Int32?) throws -> Record {
+    static func lineExample(_ r: Record, endOfLine: Int32?, source: String) throws -> Record {
         if r["y"] != nil { return r }
         guard let x = r["x"], let ids = x.ints, x.shape.count == 1 else {
-            throw StreamError("example \(r.metadata["id"] ?? "?"): --per-line needs token ids x [T]")
+            throw StreamError("\(source): example \(r.metadata["id"] ?? "?"): --per-line needs token ids x [T]")
         }
         var out = r
         if let e = endOfLine {
@@ -117,7 +124,7 @@ struct Perplexity: ParsableCommand {
             out["y"] = StreamTensor(ids + [e], shape: [ids.count + 1])
         } else {
             guard ids.count >= 2 else {
-                throw StreamError("example \(r.metadata["id"] ?? "?"): one token and no end-of-line token in the vocabulary: nothing to predict")
+                throw StreamError("\(source): example \(r.metadata["id"] ?? "?"): one token and no end-of-line token in the vocabulary: nothing to predict")
             }
             out["x"] = StreamTensor(Array(ids.dropLast()), shape: [ids.count - 1])
             out["y"] = StreamTensor(Array(ids.dropFirst()), shape: [ids.count - 1])

@@ -27,8 +27,13 @@ struct Report {
         predicted = [Int](repeating: 0, count: n)
     }
 
+    /// Whether the rows have a `true` column (decided by the first batch: an unlabelled
+    /// row later gets an empty field, and labels after unlabelled rows only count).
+    var trueColumn = false
+
     /// The TSV header: the columns of `lines`.
-    func header(labelled: Bool, probs: Bool, forecast: Bool) -> String {
+    mutating func header(labelled: Bool, probs: Bool, forecast: Bool) -> String {
+        trueColumn = labelled && spec.task != "regress"
         var columns = ["id"]
         switch spec.task {
         case "classify":
@@ -60,8 +65,10 @@ struct Report {
                 if k < predicted.count { predicted[k] += 1 }
                 var line = "\(id)\t\(tsvField(name(k)))\t" + String(format: "%.4f", p[k])
                 if let y = b.labels?[i] {
-                    line += "\t" + tsvField(name(Int(y)))
+                    if trueColumn { line += "\t" + tsvField(name(Int(y))) }
                     if Int(y) >= 0, Int(y) < confusion.count, k < confusion.count { confusion[Int(y)][k] += 1 }
+                } else if trueColumn {
+                    line += "\t"
                 }
                 if probs { line += "\t" + p.map { String(format: "%.4f", $0) }.joined(separator: "\t") }
                 out.append(line)
@@ -89,7 +96,8 @@ struct Report {
                     tags.append(row.indices.max { row[$0] < row[$1] }! - base)
                 }
                 var line = "\(id)\t\(joined(tags))"
-                if let y = b.labels { line += "\t" + joined((0..<T).map { Int(y[i * b.steps + $0]) }) }
+                if let y = b.labels, trueColumn { line += "\t" + joined((0..<T).map { Int(y[i * b.steps + $0]) }) }
+                else if trueColumn { line += "\t" }
                 out.append(line)
             }
         }
@@ -137,7 +145,7 @@ struct Report {
         switch spec.task {
         case "classify":
             j["classes"] = classes
-            j["predicted"] = Dictionary(uniqueKeysWithValues: zip(classes, predicted))
+            j["predicted"] = Dictionary(zip(classes, predicted), uniquingKeysWith: +)
             guard total.count > 0 else { break }
             j["labelled"] = total.count
             j["correct"] = total.correct
@@ -154,6 +162,7 @@ struct Report {
                 let recall = support > 0 ? tp / Double(support) : 0
                 let f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
                 if support > 0 || predictedC > 0 { f1s.append(f1) }
+                if perClass[name] != nil { continue }  // a class name listed twice: its first id
                 perClass[name] = ["precision": precision, "recall": recall, "f1": f1, "support": support]
             }
             j["per_class"] = perClass

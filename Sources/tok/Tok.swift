@@ -111,7 +111,10 @@ struct Tok: ParsableCommand {
             if let (option, _) = given.first(where: { $0.1 }) {
                 throw ValidationError("\(option) is a front-end setting that --vocab-from takes from \(vocabFrom!); give one or the other")
             }
-            return try Self.fromModel(self, meta: [:]).validate()
+            if vocabOut != nil || maxSize != nil || minCount != 1 {
+                throw ValidationError("--vocab-out, --max-size and --min-count build a vocabulary; --vocab-from brings one")
+            }
+            return try Self.fromModel(self, meta: ["tokenizer": "words"]).validate()
         }
         if vocab != nil && wordVocab != nil { throw ValidationError("--vocab and --word-vocab exclude each other") }
         let building = vocab == nil && wordVocab == nil
@@ -159,9 +162,13 @@ struct Tok: ParsableCommand {
     /// These options with the front-end of a model's or stream's meta (`--vocab-from`):
     /// its tokenizer's lower-casing, --special and --length, and its classes.
     static func fromModel(_ o: Tok, meta: [String: String]) throws -> Tok {
+        guard let tokenizer = meta["tokenizer"], ["wordpiece", "words"].contains(tokenizer) else {
+            if meta["unit"] == "char" { throw ToolError("\(o.vocabFrom ?? "it"): a character model: make its streams with charidx --vocab-from") }
+            throw ToolError("\(o.vocabFrom ?? "it"): its meta names no tokenizer (wordpiece or words): not made by tok")
+        }
         var t = o
         t.vocabFrom = nil
-        if meta["tokenizer"] == "wordpiece" {
+        if tokenizer == "wordpiece" {
             t.vocab = "-"  // stands for the model's vocabulary (TokenizerEngine gets the tokens)
             t.cased = meta["lowercase"] == "false"
         } else {
@@ -170,7 +177,6 @@ struct Tok: ParsableCommand {
         }
         t.special = meta["special"] == "true"
         t.length = meta["length"].flatMap { Int($0) }
-        if t.classes == nil, let names = meta["classes"].flatMap(StreamMeta.parseList) { t.classes = names.joined(separator: ",") }
         return t
     }
 
@@ -178,16 +184,22 @@ struct Tok: ParsableCommand {
         if let vocabFrom {
             let (v, meta) = try Vocabulary.loadWithMeta(vocabFrom)
             let t = try Self.fromModel(self, meta: meta ?? [:])
-            return try t.run(model: (meta?["tokenizer"] ?? "words", v.tokens, vocabFrom))
+            if t.steps != nil && (t.length != nil || t.special) {
+                throw ToolError("\(vocabFrom): its streams were cut to --length or wrapped by --special: not a language model's; --steps makes windows")
+            }
+            try t.validate()
+            let classes = meta?["task"] == "classify" ? meta?["classes"].flatMap(StreamMeta.parseList) : nil
+            return try t.run(model: (meta?["tokenizer"] ?? "words", v.tokens, vocabFrom, classes))
         }
         try run(model: nil)
     }
 
-    func run(model: (kind: String, tokens: [String], source: String)?) throws {
+    /// `model`: the tokenizer kind, tokens, source and classes of --vocab-from.
+    func run(model: (kind: String, tokens: [String], source: String, classes: [String]?)?) throws {
         if let steps { return try languageModel(LanguageModelWindows(steps: steps, sampling: sampling, stripes: batch), model: model) }
-        var engine = try TokenizerEngine(self, model: model)
+        var engine = try TokenizerEngine(self, model: model.map { ($0.kind, $0.tokens, $0.source) })
         var lines = TextLines(try openInputs(files))
-        let givenClasses = try parsedClasses()
+        let givenClasses = try parsedClasses() ?? model?.classes
         var stats = Stats()
         var shaper = Shaper(length: length, padID: engine.padID, wrap: engine.wrap)
 
@@ -255,8 +267,8 @@ struct Tok: ParsableCommand {
     }
 
     /// --steps: every line's ids and an end-of-line id, as one sequence cut into windows.
-    func languageModel(_ windows: LanguageModelWindows, model: (kind: String, tokens: [String], source: String)?) throws {
-        var engine = try TokenizerEngine(self, model: model)
+    func languageModel(_ windows: LanguageModelWindows, model: (kind: String, tokens: [String], source: String, classes: [String]?)?) throws {
+        var engine = try TokenizerEngine(self, model: model.map { ($0.kind, $0.tokens, $0.source) })
         var lines = TextLines(try openInputs(files))
         var all = [Int32](), ids = [Int32]()
         var unknown = 0, lineCount = 0

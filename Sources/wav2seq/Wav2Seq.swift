@@ -194,7 +194,7 @@ struct Wav2Seq: ParsableCommand {
             }
             classNames = seen.sorted()
         }
-        let classID = Dictionary(uniqueKeysWithValues: (classNames ?? []).enumerated().map { ($1, Int32($0)) })
+        let classID = Dictionary((classNames ?? []).enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { first, _ in first })
         func labelID(_ path: String) throws -> Int32? {
             guard let labeler else { return nil }
             let l: String
@@ -264,6 +264,7 @@ struct Wav2Seq: ParsableCommand {
                 if pending.count >= 16 * max(threads, 1) { try process(pending, progress: nil); pending.removeAll() }
             }
             try process(pending, progress: nil)
+            if done == 0 { throw ValidationError("no audio files given (the --list input was empty)") }
         }
         if skipped > 0 { note("wav2seq: skipped \(skipped) of \(done) files") }
         try writer.finish()
