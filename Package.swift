@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -70,3 +71,16 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
     ]
 )
+
+// libFuzzer harnesses (scripts/fuzz), only in a build made for them: RECUR_FUZZ=1 swift build
+// --sanitize fuzzer. They have no main of their own: libFuzzer's drives LLVMFuzzerTestOneInput.
+if ProcessInfo.processInfo.environment["RECUR_FUZZ"] != nil {
+    let noMain: [SwiftSetting] = [.unsafeFlags(["-parse-as-library"])]
+    package.targets += [
+        .executableTarget(name: "fuzz-stream", dependencies: ["TensorStream"], path: "Fuzz/stream", swiftSettings: noMain),
+        .executableTarget(name: "fuzz-checkpoint", dependencies: ["Models"], path: "Fuzz/checkpoint", swiftSettings: noMain),
+        .executableTarget(name: "fuzz-text", dependencies: ["TextKit", "ToolKit"], path: "Fuzz/text", swiftSettings: noMain),
+        .executableTarget(name: "fuzz-numbers", dependencies: ["ToolKit"], path: "Fuzz/numbers", swiftSettings: noMain),
+        .executableTarget(name: "fuzz-audio", dependencies: ["AudioKit"], path: "Fuzz/audio", swiftSettings: noMain),
+    ]
+}

@@ -105,13 +105,22 @@ public final class StreamEvaluation {
     private func evaluatePending() throws {
         let group = pending
         pending.removeAll(keepingCapacity: true)
-        try evaluate(try Padding.batch(group, pad: pad))
+        let record: Record
+        do { record = try Padding.batch(group, pad: pad) }
+        catch { throw StreamError("\(reader.inputName): near record \(reader.recordNumber): \(error)") }
+        try evaluate(record)
     }
 
     private func evaluate(_ record: Record) throws {
         if plan?.carry != true { net.resetState() }
-        let b = try Batch(record, spec: net.spec)
-        let (m, logits) = try net.evaluate(b)
+        let b: Batch, m: Metrics, logits: Tensor
+        do {
+            b = try Batch(record, spec: net.spec)
+            (m, logits) = try net.evaluate(b)
+        } catch {
+            // name where: the input, and the record read last
+            throw StreamError("\(reader.inputName): near record \(reader.recordNumber): \(error)")
+        }
         try body?(b, m, logits)
     }
 }

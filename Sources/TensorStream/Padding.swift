@@ -1,3 +1,4 @@
+import Foundation
 /// Stacking examples into one padded batch record.
 public enum Padding {
     /// x [T,…] → [B, Tmax, …]; y [1] → [B]; y [T,…] → [B, Tmax, …]; len [B].
@@ -11,6 +12,10 @@ public enum Padding {
             return Int32(x.shape[0])
         }
         let tMax = Int(lengths.max() ?? 0)
+        let bytes = Double(group.count) * Double(tMax) * Double(max(inner.reduce(1, *), 1)) * 4
+        if bytes > 0.5 * Double(ProcessInfo.processInfo.physicalMemory) {
+            throw StreamError("a padded batch of \(group.count) × \(tMax) steps needs \(Int(bytes / 1e9)) GB; this machine has \(ProcessInfo.processInfo.physicalMemory / 1_000_000_000) GB (a smaller --batch)")
+        }
         var out = Record(kind: .batch, metadata: ["ids": StreamMeta.list(group.map { $0.metadata["id"] ?? "" })])
         out["x"] = stack(group.map { $0["x"]! }, tMax: tMax, intPad: pad)
         out["len"] = StreamTensor(lengths, shape: [group.count])

@@ -28,7 +28,7 @@ extension ParsableCommand {
         removeTemporaryFilesOnSignals()
         var command: ParsableCommand
         do {
-            command = try parseAsRoot(arguments)
+            command = try parseAsRoot(joiningNegativeNumbers(arguments ?? Array(CommandLine.arguments.dropFirst())))
         } catch {
             if exitCode(for: error) == .success {  // --help, --version
                 print(fullMessage(for: error))
@@ -53,6 +53,22 @@ extension ParsableCommand {
             fail(name, "\(error)", ExitStatus.dataError)
         }
     }
+}
+
+/// `--lr -1` as `--lr=-1`: a negative number after a long option is its value (the
+/// argument parser would take it for an option and say the value is missing); the
+/// option's own range check then explains what is wrong with it.
+func joiningNegativeNumbers(_ args: [String]) -> [String] {
+    var out = [String]()
+    for a in args {
+        if let previous = out.last, previous.hasPrefix("--"), !previous.contains("="), a.count > 1, a.hasPrefix("-"),
+           Double(a) != nil || a.lowercased() == "-inf" || a.lowercased() == "-nan" {
+            out[out.count - 1] = previous + "=" + a
+        } else {
+            out.append(a)
+        }
+    }
+    return out
 }
 
 /// SIGINT, SIGTERM and SIGHUP remove the temporary files of unfinished outputs, then

@@ -21,6 +21,16 @@ struct Fit: ParsableCommand {
 
             Or a spec: --cell gru --hidden 128,128 --bidirectional --embed 64 --head last.
 
+            --resume CKPT goes on exactly where CKPT stopped. The checkpoint fixes the model \
+            (--model, --cell, --hidden, --embed, --bidirectional, --head, --dropout, --stateful, \
+            --init-embed), the optimiser (--optimizer) and the seed: giving one of those is an \
+            error. --lr, --momentum, --weight-decay, --clip, --batch, --shuffle and --epochs \
+            may change; a changed learning rate, momentum or weight decay is reported.
+
+            -o FILE and --log FILE are opened before training starts. A checkpoint is written \
+            only when its parameters are finite and give a finite loss on the last batch; \
+            when the loss becomes NaN the run stops and names the last checkpoint it wrote.
+
             The checkpoint keeps the training stream's front-end (sample rate, mel bands, \
             CMVN, vocabulary, classes, …): a --val stream, or the stream of a --resume, made \
             with another front-end is refused, naming the field.
@@ -207,14 +217,21 @@ struct Fit: ParsableCommand {
         net.training = true
         var stopped = false
         epochLoop: while state.epoch < epochs {
-            let batches = try data.epoch(state.epoch, size: batch, shuffle: shuffling, seed: state.seed, pad: pad)
+            let batches: [Record]
+            do { batches = try data.epoch(state.epoch, size: batch, shuffle: shuffling, seed: state.seed, pad: pad) }
+            catch { throw ToolError("\(data.source): \(error)") }
             if state.batchInEpoch == 0 { net.resetState() }
             let start = Date()
             var sum = 0.0, seen = 0
             while state.batchInEpoch < batches.count {
-                let b = try Batch(batches[state.batchInEpoch], spec: spec)
+                let b: Batch, loss: Float
+                do {
+                    b = try Batch(batches[state.batchInEpoch], spec: spec)
+                    loss = try net.trainStep(b, optimizer: opt, clip: clip)
+                } catch {
+                    throw ToolError("\(data.source): batch \(state.batchInEpoch + 1) of epoch \(state.epoch + 1): \(error)")
+                }
                 lastBatch = b
-                let loss = try net.trainStep(b, optimizer: opt, clip: clip)
                 guard loss.isFinite else {
                     throw ToolError("loss became \(loss) at epoch \(state.epoch + 1), step \(state.step + 1); "
                                     + (savedAtStep.map { "\(output!) keeps this run's checkpoint of step \($0)" } ?? "no checkpoint written")

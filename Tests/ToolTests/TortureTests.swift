@@ -150,6 +150,8 @@ struct TortureTests {
             Case(tool: "predict", args: [f.classifier, "--batch", "0", s], status: 2, fragment: "--batch must be at least 1"),
             Case(tool: "predict", args: [f.classifier, "--batch=-1", s], status: 2, fragment: "--batch must be at least 1"),
             Case(tool: "predict", args: [f.classifier, "--forecast", "0", s], status: 2, fragment: "--forecast"),
+            Case(tool: "predict", args: [f.classifier, "--batch", "-1", s], status: 2, fragment: "--batch must be at least 1"),
+            Case(tool: "sample", args: [f.lm, "--temperature", "-0.5"], status: 2, fragment: "--temperature must be a positive number"),
             Case(tool: "ppl", args: [f.lm, "--batch", "0", f.lmStream], status: 2, fragment: "--batch"),
             Case(tool: "seqinfo", args: ["--values=-1", s], status: 2, fragment: "--values"),
             Case(tool: "batch", args: ["--size", "1000000", "--bucket", "1000000", s], status: 2, fragment: "--bucket"),
@@ -203,7 +205,13 @@ struct TortureTests {
         let varying = stream("varying.stream", [2, 3].map { t in
             Record(kind: .example, tensors: [("x", StreamTensor([Float](repeating: 1, count: t), shape: [t, 1])), ("y", StreamTensor([Int32(0)], shape: [1]))])
         })
+        // errors found while reading name the input and the record
+        let namesMeta = try StreamReader(try ByteInput(path: f.stream)).meta
+        let badLabels = f.write("badlabels.stream", Data(([namesMeta, Record(kind: .batch, tensors: [("x", StreamTensor([Int32](repeating: 2, count: 6), shape: [2, 3])),
+                                                                                 ("len", StreamTensor([Int32(3), 3], shape: [2])),
+                                                                                 ("y", StreamTensor([Int32(0), 1, 0], shape: [3]))])]).flatMap(Codec.encode)))
         let cases: [Case] = [
+            Case(tool: "predict", args: [f.classifier, badLabels], status: 1, fragment: "badlabels.stream: near record 2: targets y [3] do not fit"),
             Case(tool: "fit", args: ["--cell", "gru", "--hidden", "4", rank3], status: 1, fragment: "must be ids [B, T] or floats [B, T, F]"),
             Case(tool: "fit", args: ["--cell", "gru", "--hidden", "4", empty], status: 1, fragment: "has no rows or no steps"),
             Case(tool: "fit", args: ["--cell", "gru", "--hidden", "4", "--head", "flatten", varying], status: 1, fragment: "head flatten needs inputs of one length"),

@@ -1,6 +1,7 @@
 // libFuzzer entry point for the stream reader: any bytes must give records or
 // a StreamError, never a crash, trap, hang or runaway allocation.
-// Built and run by scripts/fuzz-stream.
+// Built and run by scripts/fuzz.
+import TensorStream
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzStream(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -1,0 +1,33 @@
+// libFuzzer entry point for audio decoding: libsndfile on any bytes (through a memory
+// file in /dev/shm), then mono mix-down, resampling to 8 kHz, trimming, and log-mel features with
+// CMVN. Any bytes must give finite features or an AudioError, never a crash, a trap
+// or a runaway allocation. Built and run by scripts/fuzz.
+import AudioKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let frontend = Frontend(rate: 8000, trimDB: 40, mel: LogMel(bands: 8, sampleRate: 8000, win: 200, hop: 80), cmvn: true)
+/// The input goes through a file in memory (tmpfs), since libsndfile reads files.
+let memoryPath = "/dev/shm/recur-fuzz-audio-\(getpid())"
+let memory: Int32 = open(memoryPath, O_RDWR | O_CREAT | O_TRUNC, 0o600)
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzAudio(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    precondition(memory >= 0)
+    ftruncate(memory, 0)
+    var done = 0
+    while done < size {
+        let n = pwrite(memory, data + done, size - done, off_t(done))
+        precondition(n > 0)
+        done += n
+    }
+    do {
+        let audio = try AudioFile.read(memoryPath)
+        guard audio.frames <= 1 << 20 else { return 0 }  // decoding was the point; keep each run fast
+        let (x, steps) = frontend.features(audio)
+        precondition(x.count == steps * 8 && x.allSatisfy(\.isFinite))
+    } catch {
+    }
+    return 0
+}
