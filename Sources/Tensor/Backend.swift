@@ -15,6 +15,15 @@ public protocol Backend: AnyObject, Sendable {
     /// Copies device memory to the host.
     func download(_ from: UnsafePointer<Float>, _ count: Int, into: UnsafeMutableBufferPointer<Float>)
 
+    // MARK: scheduling (how work is spread is the backend's policy, not the layers')
+    /// Runs `body(i)` for i in 0..<n: on several threads where the device works that way
+    /// (the CPU, outside an already parallel region), else one after the other.
+    func parallelFor(_ n: Int, _ body: (Int) -> Void)
+    /// Row ranges [start, end) of a batch of `rows` whose recurrences run independently
+    /// (each range its whole time loop, no per-step barrier); one range where splitting
+    /// does not pay or the device parallelises inside its kernels.
+    func batchParts(_ rows: Int) -> [(Int, Int)]
+
     // MARK: linear algebra
     /// C[m,n] = alpha · op(A)[m,k] · op(B)[k,n] + beta · C, op = transpose when asked.
     func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
@@ -100,4 +109,11 @@ public protocol Backend: AnyObject, Sendable {
     func sumSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Double
     /// Σ x
     func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Double
+}
+
+extension Backend {
+    /// One after the other: for a device whose kernels are parallel inside.
+    public func parallelFor(_ n: Int, _ body: (Int) -> Void) { for i in 0..<n { body(i) } }
+    /// The whole batch in one range.
+    public func batchParts(_ rows: Int) -> [(Int, Int)] { [(0, rows)] }
 }

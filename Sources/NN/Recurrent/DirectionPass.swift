@@ -163,13 +163,8 @@ final class DirectionPass {
         be.scatterAddBlocks(hs.pointer + B * H, width: H, src: yRow, output)
     }
 
-    /// Row ranges of the batch to run on separate threads: two halves when
-    /// the backend has threads to spare here and the batch is worth splitting.
-    static func rowParts(_ B: Int, _ be: any Backend) -> [(Int, Int)] {
-        guard let cpu = be as? CPUBackend, cpu.threads > 1, B >= 4, cpu.isOutsideParallelRegion else { return [(0, B)] }
-        let half = (B + 1) / 2
-        return [(0, half), (half, B)]
-    }
+    /// Row ranges of the batch to run on separate threads (the backend's policy).
+    static func rowParts(_ B: Int, _ be: any Backend) -> [(Int, Int)] { be.batchParts(B) }
 
     /// h_T [B, H] (each row's own last state).
     var lastHidden: UnsafePointer<Float> { UnsafePointer(hs.pointer + T * B * H) }

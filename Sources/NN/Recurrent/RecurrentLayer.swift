@@ -150,10 +150,8 @@ public class RecurrentLayer: Module {
     }
 }
 
-/// Runs `body(i)` for i in 0..<n, concurrently on the CPU backend.
-func parallel(_ n: Int, _ be: any Backend, _ body: (Int) -> Void) {
-    if let cpu = be as? CPUBackend { cpu.parallelFor(n, body) } else { for i in 0..<n { body(i) } }
-}
+/// Runs `body(i)` for i in 0..<n as the backend spreads work (threads on the CPU).
+func parallel(_ n: Int, _ be: any Backend, _ body: (Int) -> Void) { be.parallelFor(n, body) }
 
 /// Elman RNN layer (`torch.nn.RNN`), tanh or relu.
 public final class RNN: RecurrentLayer {

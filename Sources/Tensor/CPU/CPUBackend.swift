@@ -36,6 +36,14 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// Whether the calling thread is outside recur's parallel regions (so work may be split).
     public var isOutsideParallelRegion: Bool { rk_parallel_depth() == 0 }
 
+    /// Two halves when there are threads to spare here and the batch is worth
+    /// splitting (at least 4 rows), else the whole batch.
+    public func batchParts(_ rows: Int) -> [(Int, Int)] {
+        guard threads > 1, rows >= 4, isOutsideParallelRegion else { return [(0, rows)] }
+        let half = (rows + 1) / 2
+        return [(0, half), (half, rows)]
+    }
+
     /// Runs `body(i)` for i in 0..<n, on up to `threads` threads when not already
     /// inside a parallel region, else serially.
     public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
