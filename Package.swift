@@ -24,8 +24,12 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Hand-written hot kernels; FMA/AVX-512 picked at run time (target_clones).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
-        // Tensors, autograd tape, backends.
-        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
+        // What every backend implements (the Backend protocol), devices, errors.
+        .target(name: "TensorCore", path: "Sources/Backends/Core"),
+        // The CPU backend: OpenBLAS and the hand-written kernels.
+        .target(name: "TensorCPU", dependencies: ["TensorCore", "CBLAS", "CKernels"], path: "Sources/Backends/CPU"),
+        // Tensors, autograd tape, the backend registry.
+        .target(name: "Tensor", dependencies: ["TensorCore", "TensorCPU"]),
         // Layers, cells, losses, optimisers.
         .target(name: "NN", dependencies: ["Tensor"]),
         // Model specs and presets, checkpoints, the training loop: what fit/predict/sample/ppl share.
@@ -59,7 +63,7 @@ let package = Package(
             "AudioKit", "TensorStream", "ToolKit", "CSndFile",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TensorCPU", "CKernels"]),
         .testTarget(name: "TensorStreamTests", dependencies: ["TensorStream", "ToolKit"]),
         .testTarget(name: "ToolTests", dependencies: [
             "TensorStream", "Models", "charidx", "num2seq", "batch", "seqinfo", "fit", "predict", "sample", "ppl", "tok", "wav2seq",

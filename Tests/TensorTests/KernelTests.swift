@@ -1,6 +1,7 @@
 import Testing
 import CKernels
-@testable import Tensor
+import Tensor
+@testable import TensorCPU
 
 @Suite("CPU kernels")
 struct KernelTests {

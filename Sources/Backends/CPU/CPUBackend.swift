@@ -1,4 +1,5 @@
 import CBLAS
+import TensorCore
 import CKernels
 import Dispatch
 import Synchronization
