@@ -28,8 +28,10 @@ let package = Package(
         .target(name: "TensorCore", path: "Sources/Backends/Core"),
         // The CPU backend: OpenBLAS and the hand-written kernels.
         .target(name: "TensorCPU", dependencies: ["TensorCore", "CBLAS", "CKernels"], path: "Sources/Backends/CPU"),
+        // The CUDA backend: driver, NVRTC and cuBLAS opened at run time (dlopen), nothing linked.
+        .target(name: "TensorCUDA", dependencies: ["TensorCore"], path: "Sources/Backends/CUDA"),
         // Tensors, autograd tape, the backend registry.
-        .target(name: "Tensor", dependencies: ["TensorCore", "TensorCPU"]),
+        .target(name: "Tensor", dependencies: ["TensorCore", "TensorCPU", "TensorCUDA"]),
         // Layers, cells, losses, optimisers.
         .target(name: "NN", dependencies: ["Tensor"]),
         // Model specs and presets, checkpoints, the training loop: what fit/predict/sample/ppl share.
@@ -63,7 +65,7 @@ let package = Package(
             "AudioKit", "TensorStream", "ToolKit", "CSndFile",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TensorCPU", "CKernels"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TensorCPU", "TensorCUDA", "CKernels"]),
         .testTarget(name: "TensorStreamTests", dependencies: ["TensorStream", "ToolKit"]),
         .testTarget(name: "ToolTests", dependencies: [
             "TensorStream", "Models", "charidx", "num2seq", "batch", "seqinfo", "fit", "predict", "sample", "ppl", "tok", "wav2seq",

@@ -1,5 +1,6 @@
 @_exported import TensorCore
 @_exported import TensorCPU
+import TensorCUDA
 
 /// The backends this build has, one per device (ggml's registry in miniature): the
 /// CPU always; others are looked up when first asked for, and one that cannot run
@@ -15,7 +16,10 @@ extension Device {
     public func backend() throws -> any Backend {
         switch self {
         case .cpu: return CPUBackend.shared
-        case .cuda: throw TensorError.deviceUnavailable("cuda: the CUDA backend is not built into this binary yet")
+        case .cuda:
+            // What is missing on this machine (driver, version, GPU) comes first.
+            let driver = try CUDADriver.shared.get()
+            throw TensorError.deviceUnavailable("cuda: an NVIDIA driver (CUDA \(driver.version / 1000).\(driver.version % 1000 / 10), \(driver.deviceCount) GPU\(driver.deviceCount == 1 ? "" : "s")) is here, but this build's CUDA backend does not run tensor operations yet")
         }
     }
 }
