@@ -37,6 +37,8 @@ public struct Resampler: Sendable {
     let table: [Float]
 
     public static let maxPhases = 4096
+    /// Largest filter table built (coefficients): 16 MB.
+    public static let maxTableSize = 1 << 22
 
     public init(from inRate: Int, to outRate: Int, zeroCrossings: Int = 32, rolloff: Double = 0.92, beta: Double = 9.0) {
         precondition(inRate > 0 && outRate > 0 && zeroCrossings > 0 && rolloff > 0 && rolloff <= 1)
@@ -44,19 +46,23 @@ public struct Resampler: Sendable {
         self.outRate = outRate
         let g = gcd(inRate, outRate)
         let L = outRate / g, M = inRate / g
-        if L <= Self.maxPhases {
+        let fc = 0.5 * rolloff * min(1.0, Double(outRate) / Double(inRate))
+        let halfWidth = Double(zeroCrossings) / (2 * fc)
+        half = Int(halfWidth.rounded(.up))
+        taps = 2 * half
+        // A strong downsampling has long filters: the table keeps at most maxTableSize
+        // coefficients, with fewer phases (the timing error stays below 1/(2·phases) of an
+        // input sample, tiny beside the output's sample period).
+        let phaseLimit = min(Self.maxPhases, max(16, Self.maxTableSize / taps))
+        if L <= phaseLimit {
             exact = true
             phases = L
             step = M
         } else {
             exact = false
-            phases = Self.maxPhases
+            phases = phaseLimit
             step = 0  // unused: positions come from the exact ratio below
         }
-        let fc = 0.5 * rolloff * min(1.0, Double(outRate) / Double(inRate))
-        let halfWidth = Double(zeroCrossings) / (2 * fc)
-        half = Int(halfWidth.rounded(.up))
-        taps = 2 * half
         let i0beta = besselI0(beta)
         var table = [Float](repeating: 0, count: phases * taps)
         for p in 0..<phases {
