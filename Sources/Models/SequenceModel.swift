@@ -83,9 +83,18 @@ public final class SequenceModel: Module {
         set { for l in layers { l.training = newValue } }
     }
 
+    /// Moves the parameters and the carried state to `backend` (the model's device).
+    public func move(to backend: any Backend) {
+        for p in parameters { p.move(to: backend) }
+        state?.h.move(to: backend)
+        state?.c?.move(to: backend)
+    }
+
     /// Forward pass → logits: classify [B, outputs]; tag/lm/regress [B, T, outputs].
+    /// The batch's float inputs go to the model's device first.
     public func forward(_ batch: Batch) throws -> Tensor {
         let (B, T) = (batch.batchSize, batch.steps)
+        let device = backend
         var x: Tensor
         if let embedding {
             guard let ids = batch.ids else { throw TensorError.invalidArgument("model \(spec.name) takes token ids, the batch holds floats") }
@@ -95,7 +104,7 @@ public final class SequenceModel: Module {
             guard f.shape.last == spec.features else {
                 throw TensorError.shapeMismatch("model \(spec.name) takes \(spec.features) features per step, the batch has \(f.shape.last ?? 0)")
             }
-            x = f
+            x = f.on(device)
         }
         let lengths = batch.isFull ? nil : batch.lengths
         if spec.separateLayers {
@@ -139,11 +148,11 @@ public final class SequenceModel: Module {
         switch spec.loss {
         case .mse:
             guard let t = batch.targets else { throw TensorError.invalidArgument("regression needs float targets y") }
-            return try mseLoss(logits, t)
+            return try mseLoss(logits, t.on(logits.backend))
         case .bce:
             guard let labels = batch.labels else { throw TensorError.invalidArgument("classification needs class ids y") }
             return try bceWithLogits(logits.reshaped([batch.batchSize]),
-                                     Tensor(labels.map(Float.init), shape: [batch.batchSize]))
+                                     Tensor(labels.map(Float.init), shape: [batch.batchSize], on: logits.backend))
         case .crossEntropy:
             guard let labels = batch.labels else { throw TensorError.invalidArgument("this task needs integer targets y") }
             return try crossEntropy(logits.reshaped([labels.count, spec.outputs]), labels)

@@ -16,6 +16,12 @@ extension Module {
     /// Total number of trainable values.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
+    /// Moves every parameter (and its gradient) to `backend`, in place.
+    public func move(to backend: any Backend) { for p in parameters { p.move(to: backend) } }
+
+    /// The device the parameters live on (the CPU for a module without parameters).
+    public var backend: any Backend { parameters.first?.backend ?? Backends.cpu }
+
     /// Drops every gradient (PyTorch's `zero_grad(set_to_none=True)`).
     public func zeroGrad() { for p in parameters { p.grad = nil } }
 

@@ -50,6 +50,7 @@ extension Tensor {
     public static func concat(_ parts: [Tensor], axis: Int) -> Tensor {
         precondition(!parts.isEmpty)
         let first = parts[0]
+        for p in parts.dropFirst() { first.requireDevice(of: p, in: "concat") }
         let outer = first.shape[..<axis].reduce(1, *), inner = first.shape[(axis + 1)...].reduce(1, *)
         let total = parts.reduce(0) { $0 + $1.shape[axis] }
         var outShape = first.shape
@@ -96,6 +97,7 @@ extension Tensor {
     /// Element-wise sum of two tensors of the same shape.
     public static func + (a: Tensor, b: Tensor) -> Tensor {
         precondition(a.count == b.count, "\(a.shape) + \(b.shape)")
+        a.requireDevice(of: b, in: "+")
         let out = Tensor(uninitialized: a.shape, on: a.backend)
         out.assign(a)
         a.backend.axpy(a.count, 1, b.pointer, out.pointer)

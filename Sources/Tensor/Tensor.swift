@@ -6,8 +6,8 @@
 public final class Tensor: @unchecked Sendable {
     /// The size of each axis.
     public let shape: [Int]
-    /// The values.
-    public let storage: Storage
+    /// The values (replaced, not changed, by `move(to:)`).
+    public private(set) var storage: Storage
     /// Whether gradients are accumulated for this tensor.
     public var requiresGrad: Bool
     /// ∂loss/∂self after `backward()`, same shape; nil until a gradient arrives.
@@ -89,6 +89,34 @@ public final class Tensor: @unchecked Sendable {
         let t = Tensor(zeros: shape, on: backend)
         grad = t
         return t.pointer
+    }
+
+    /// Moves the values (and the gradient) to `backend`, in place, so that every layer
+    /// and optimiser holding this tensor finds it there (PyTorch's `module.to(device)`).
+    /// Parameters are initialised on the CPU from the seed and moved: one seed gives
+    /// the same weights on every device.
+    public func move(to backend: any Backend) {
+        guard backend !== self.backend else { return }
+        let v = values
+        let s = Storage(uninitializedCount: max(count, 1), backend: backend)
+        v.withUnsafeBufferPointer { backend.upload($0, to: s.pointer) }
+        storage = s
+        grad?.move(to: backend)
+    }
+
+    /// A copy of this tensor on `backend` (this tensor itself when it is there already).
+    public func on(_ backend: any Backend) -> Tensor {
+        guard backend !== self.backend else { return self }
+        return Tensor(values, shape: shape, on: backend)
+    }
+
+    /// An operation's operands must live on one device: mixing them is a programming
+    /// error (the tools move the model and each batch to one device), stopped here with
+    /// the operation's name rather than a kernel reading another device's memory.
+    public func requireDevice(of others: Tensor..., in operation: String) {
+        for o in others {
+            precondition(o.backend === backend, "\(operation): operands on \(device) and \(o.device); move them to one device first")
+        }
     }
 
     /// A new tensor with the same values that is not on the tape.

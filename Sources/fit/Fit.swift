@@ -119,7 +119,7 @@ struct Fit: ParsableCommand {
     }
 
     func run() throws {
-        _ = try device.backend()  // a clear error where the device is missing
+        let backend = try device.backend()  // a clear error where the device is missing
         if let threads { CPUBackend.shared.threads = max(1, threads) }
         // Where the results go is checked before any training: a run must not be lost at the end.
         if let output { _ = try ByteOutput(path: output) }  // creates (and removes) the temporary file beside it
@@ -150,6 +150,7 @@ struct Fit: ParsableCommand {
             throw ToolError("\(data.source): the training stream's front-end differs from that of the model in \(resume!): \(d)")
         }
         let net = checkpoint.model
+        net.move(to: backend)  // initialised (or loaded) on the CPU, trained on the device
         if let initEmbed, resume == nil { try loadEmbedding(initEmbed, into: net, vocab: data.meta.vocab ?? []) }
         let opt = checkpoint.restoredOptimizer()
         var state = checkpoint.train

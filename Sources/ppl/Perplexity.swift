@@ -39,6 +39,7 @@ struct Perplexity: ParsableCommand {
     @Flag(help: "Score each line of a stream of lines on its own (TSV: id, log10 probability, tokens, OOVs, perplexity; then the total).")
     var perLine = false
     @Flag(help: "Write the totals as one JSON object (perplexity, bits, tokens, OOVs, loss).") var json = false
+    @Option(help: "Device: cpu or cuda.") var device: Device = .cpu
 
     func validate() throws {
         if batch < 1 { throw ValidationError("--batch must be at least 1") }
@@ -46,8 +47,10 @@ struct Perplexity: ParsableCommand {
     }
 
     func run() throws {
+        let backend = try device.backend()
         let ckpt = try Checkpoint.load(checkpoint)
         let net = ckpt.model, spec = net.spec
+        net.move(to: backend)
         guard spec.head == .step, spec.loss == .crossEntropy else {
             throw ToolError("\(checkpoint): not a language model (model \(spec.name), task \(spec.task))")
         }
@@ -163,3 +166,5 @@ struct Score {
         String(format: "%.4f\t%d\t%d\t%.4f", -lossSum / log(10), tokens, oov, tokens > 0 ? exp(lossSum / Double(tokens)) : .nan)
     }
 }
+
+extension Device: ExpressibleByArgument {}

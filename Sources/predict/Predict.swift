@@ -53,9 +53,10 @@ struct Predict: ParsableCommand {
     }
 
     func run() throws {
-        _ = try device.backend()
+        let backend = try device.backend()
         let ckpt = try Checkpoint.load(checkpoint)
         let net = ckpt.model, spec = net.spec
+        net.move(to: backend)
         net.training = false
         if forecast != nil && spec.loss != .mse { throw ValidationError("--forecast is for regressors") }
         let reader = try StreamReader(try openInputs(inputs))

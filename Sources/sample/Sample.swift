@@ -31,6 +31,7 @@ struct Sample: ParsableCommand {
     @Option(help: "Seed of the draws.") var seed: UInt64 = 0
     @Flag(help: "Leave out prime characters that are not in the vocabulary (default: an error).") var skipUnknown = false
     @Flag(help: "Do not echo the prime before the generated text.") var noPrime = false
+    @Option(help: "Device: cpu or cuda.") var device: Device = .cpu
 
     func validate() throws {
         if !(temperature.isFinite && temperature > 0) { throw ValidationError("--temperature must be a positive number") }
@@ -39,8 +40,10 @@ struct Sample: ParsableCommand {
     }
 
     func run() throws {
+        let backend = try device.backend()
         let ckpt = try Checkpoint.load(checkpoint)
         let net = ckpt.model, spec = net.spec
+        net.move(to: backend)
         guard spec.head == .step, spec.input == .ids, let vocab = StreamMeta(ckpt.dataMeta).vocab else {
             throw ToolError("\(checkpoint): not a language model (model \(spec.name), task \(spec.task))")
         }
@@ -160,3 +163,5 @@ struct TokenText {
         return atLineStart ? t : " " + t
     }
 }
+
+extension Device: ExpressibleByArgument {}

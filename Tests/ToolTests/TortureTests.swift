@@ -160,6 +160,12 @@ struct TortureTests {
                  input: Data("1\n2\n3\n4\n".utf8), status: 0, fragment: "num2seq: 1 examples"),
             Case(tool: "charidx", args: ["--steps", "0"], status: 2, fragment: "--steps"),
         ]
+        // Without an NVIDIA driver, --device cuda is one line naming what is missing, exit 1.
+        if !FileManager.default.fileExists(atPath: "/dev/nvidiactl") {
+            for (tool, args) in [("fit", ["--cell", "gru", s]), ("predict", [f.classifier, s]), ("ppl", [f.lm, f.lmStream]), ("sample", [f.lm])] {
+                try Self.check(Case(tool: tool, args: args + ["--device", "cuda"], status: 1, fragment: "cuda: "))
+            }
+        }
         for c in cases { try Self.check(c) }
     }
 

@@ -29,7 +29,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// Products with at least this many multiply-adds are split across threads.
     public var parallelGemmLimit = 1 << 20
 
-    init() {
+    /// A CPU backend of its own (the tools use `shared`; tests use a second one to stand in
+    /// for another device).
+    public init() {
         threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         openblas_set_num_threads(1)
     }

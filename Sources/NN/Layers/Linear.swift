@@ -22,6 +22,7 @@ public final class Linear: Module {
     /// x [..., in] → [..., out]
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition(x.shape.last == inputSize, "Linear(\(inputSize), \(outputSize)) got input \(x.shape)")
+        x.requireDevice(of: weight, in: "Linear")
         let n = x.count / inputSize, be = x.backend
         let out = Tensor(uninitialized: Array(x.shape.dropLast()) + [outputSize], on: be)
         if let bias { be.broadcastRows(bias.pointer, rows: n, cols: outputSize, out.pointer) }

@@ -30,6 +30,7 @@ public func mseLoss(_ prediction: Tensor, _ target: Tensor) throws -> Tensor {
     guard prediction.count == target.count else {
         throw TensorError.shapeMismatch("mse_loss: prediction \(prediction.shape) vs target \(target.shape)")
     }
+    prediction.requireDevice(of: target, in: "mse_loss")
     let be = prediction.backend, n = prediction.count
     let diff = Tensor(uninitialized: prediction.shape, on: be)
     diff.assign(prediction)
@@ -49,6 +50,7 @@ public func bceWithLogits(_ logits: Tensor, _ target: Tensor) throws -> Tensor {
     guard logits.count == target.count else {
         throw TensorError.shapeMismatch("bce_with_logits: logits \(logits.shape) vs target \(target.shape)")
     }
+    logits.requireDevice(of: target, in: "bce_with_logits")
     let be = logits.backend, n = logits.count
     let dx = Tensor(uninitialized: logits.shape, on: be)
     let loss = be.bceWithLogits(logits.pointer, target.pointer, n: n, dx: dx.pointer)

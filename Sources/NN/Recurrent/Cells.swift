@@ -29,6 +29,8 @@ public class RecurrentCell: Module {
         guard x.shape.count == 2, x.shape[1] == inputSize else {
             throw TensorError.shapeMismatch("\(kind.rawValue) cell: input \(x.shape), expected [B, \(inputSize)]")
         }
+        if let w = parameters.first { x.requireDevice(of: w, in: "\(kind.rawValue) cell") }
+        for s in [h, c].compactMap({ $0 }) { x.requireDevice(of: s, in: "\(kind.rawValue) cell state") }
         let (B, H, be) = (x.shape[0], hiddenSize, x.backend)
         for s in [h, c] {
             if let s, s.shape != [B, H] {

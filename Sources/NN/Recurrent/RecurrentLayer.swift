@@ -71,6 +71,8 @@ public class RecurrentLayer: Module {
         guard x.shape.count == 3, x.shape[2] == inputSize else {
             throw TensorError.shapeMismatch("\(kind.rawValue): input \(x.shape) does not end in \(inputSize) features")
         }
+        if let w = parameters.first { x.requireDevice(of: w, in: kind.rawValue) }
+        for s in [h0, c0].compactMap({ $0 }) { x.requireDevice(of: s, in: "\(kind.rawValue) initial state") }
         var seq = batchFirst ? x.swappingFirstAxes() : x
         let (T, B, H, D) = (seq.shape[0], seq.shape[1], hiddenSize, directions)
         var len32: [Int32]? = nil
