@@ -105,10 +105,15 @@ public struct Frontend: Sendable {
     }
 }
 
-/// One resampler per input rate, built on first use and shared between threads.
+/// One resampler per input rate, built on first use and shared between threads. At most
+/// `capacity` are kept (a filter table can take 16 MB): files of many different rates
+/// rebuild theirs rather than fill the memory.
 final class ResamplerCache: @unchecked Sendable {
     let outRate: Int
+    static let capacity = 8
     private var table = [Int: Resampler]()
+    /// Resamplers kept now.
+    var count: Int { lock.lock(); defer { lock.unlock() }; return table.count }
     private let lock = NSLock()
 
     init(outRate: Int) { self.outRate = outRate }
@@ -117,6 +122,7 @@ final class ResamplerCache: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let r = table[inRate] { return r }
+        if table.count >= Self.capacity { table.removeAll() }
         let r = Resampler(from: inRate, to: outRate)
         table[inRate] = r
         return r

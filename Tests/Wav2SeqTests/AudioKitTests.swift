@@ -144,6 +144,14 @@ func peakFrequency(_ x: [Float], rate: Int) -> Double {
 @Suite struct ResamplerTests {
     /// A header with an odd, huge rate (found by fuzzing: 3,812,113 Hz took 27 s and
     /// half a gigabyte to build its filters) gets a bounded table, and still a low-pass.
+    /// Files of many rates do not pile up filter tables (found by fuzzing: memory grew
+    /// with every new rate).
+    @Test func theResamplerCacheIsBounded() {
+        let cache = ResamplerCache(outRate: 8000)
+        for rate in 11_000..<11_040 { _ = cache.get(rate) }
+        #expect(cache.count <= ResamplerCache.capacity)
+    }
+
     @Test func oddHugeRatesHaveABoundedTable() {
         let r = Resampler(from: 3_812_113, to: 8000)
         #expect(r.table.count <= Resampler.maxTableSize)
