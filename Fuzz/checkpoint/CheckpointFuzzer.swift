@@ -15,7 +15,10 @@ public func fuzzCheckpoint(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = try ckpt.record(optimizerState: ckpt.restoredOptimizer())
         let spec = ckpt.model.spec
         guard spec.parameterEstimate < 5e6 else { return 0 }  // loading was the point; keep each run fast
-        let T = spec.head == .flatten ? max(spec.flattenSteps, 1) : 3
+        // steps that reach the head: a flatten head's own count, before the pooling layers
+        var T = spec.head == .flatten ? max(spec.flattenSteps, 1) : 3
+        if let pool = spec.pool { for _ in spec.hidden { T = (T - 1) * pool[1] + pool[0] } }
+        guard T <= 1 << 16 else { return 0 }
         var b = Batch(batchSize: 1, steps: T, lengths: [T])
         if spec.input == .ids { b.ids = [Int32](repeating: 0, count: T) }
         else { b.floats = Tensor([Float](repeating: 0.5, count: T * spec.features), shape: [1, T, spec.features]) }

@@ -62,8 +62,14 @@ public struct Frontend: Sendable {
         return f
     }
 
+    /// Strongest downsampling accepted: longer filters would take seconds and gigabytes.
+    public static let maxDownsampling = 1024
+
     /// The mono waveform at `rate`, trimmed and fitted, of an already decoded file.
-    public func waveform(_ audio: Audio) -> [Float] {
+    public func waveform(_ audio: Audio) throws(AudioError) -> [Float] {
+        guard audio.sampleRate <= Self.maxDownsampling * resamplers.outRate else {
+            throw AudioError("sample rate \(audio.sampleRate) Hz is more than \(Self.maxDownsampling) × the output rate \(resamplers.outRate) Hz")
+        }
         var x = audio.mono()
         if audio.sampleRate != resamplers.outRate { x = resamplers.get(audio.sampleRate).process(x) }
         if let trimDB {
@@ -75,8 +81,8 @@ public struct Frontend: Sendable {
     }
 
     /// x [T, features] row-major, and T.
-    public func features(_ audio: Audio) -> (x: [Float], steps: Int) {
-        let w = waveform(audio)
+    public func features(_ audio: Audio) throws(AudioError) -> (x: [Float], steps: Int) {
+        let w = try waveform(audio)
         guard let mel else { return (cmvn ? Self.normalised(w, features: 1) : w, w.count) }
         let f = mel.features(w)
         return (cmvn ? Self.normalised(f, features: mel.bands) : f, mel.frameCount(w.count))
@@ -101,7 +107,7 @@ public struct Frontend: Sendable {
 
     /// Reads `path` and computes its features.
     public func process(path: String) throws(AudioError) -> (x: [Float], steps: Int) {
-        features(try AudioFile.read(path))
+        try features(try AudioFile.read(path))
     }
 }
 

@@ -23,6 +23,21 @@ public struct TrainState: Codable, Sendable, Equatable {
     public var shuffle = true
     public var clip: Float?
     public init() {}
+
+    /// Fields a checkpoint lacks (one written before they existed) keep their defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TrainState()
+        epoch = try c.decodeIfPresent(Int.self, forKey: .epoch) ?? d.epoch
+        batchInEpoch = try c.decodeIfPresent(Int.self, forKey: .batchInEpoch) ?? d.batchInEpoch
+        step = try c.decodeIfPresent(Int.self, forKey: .step) ?? d.step
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        dropoutRNG = try c.decodeIfPresent([[UInt64]].self, forKey: .dropoutRNG) ?? d.dropoutRNG
+        bestValidLoss = try c.decodeIfPresent(Double.self, forKey: .bestValidLoss)
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
+        shuffle = try c.decodeIfPresent(Bool.self, forKey: .shuffle) ?? d.shuffle
+        clip = try c.decodeIfPresent(Float.self, forKey: .clip)
+    }
 }
 
 /// Optimiser settings and which one.
@@ -33,6 +48,19 @@ public struct OptimizerConfig: Codable, Sendable, Equatable {
     public var weightDecay: Float = 0
     public var beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8
     public init() {}
+
+    /// Fields a checkpoint lacks keep their defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = OptimizerConfig()
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? d.name
+        lr = try c.decodeIfPresent(Float.self, forKey: .lr) ?? d.lr
+        momentum = try c.decodeIfPresent(Float.self, forKey: .momentum) ?? d.momentum
+        weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? d.weightDecay
+        beta1 = try c.decodeIfPresent(Float.self, forKey: .beta1) ?? d.beta1
+        beta2 = try c.decodeIfPresent(Float.self, forKey: .beta2) ?? d.beta2
+        eps = try c.decodeIfPresent(Float.self, forKey: .eps) ?? d.eps
+    }
 }
 
 /// An optimiser over a model's parameters.
@@ -122,7 +150,7 @@ public struct Checkpoint {
         let optimizer = try decoded("optimizer", OptimizerConfig.self) ?? OptimizerConfig()
         let train = try decoded("train", TrainState.self) ?? TrainState()
         do {
-            try spec.validate()
+            try spec.validate(bytesPerParameter: 4)  // fit checks the memory to train before it does
             try optimizer.validate()
             try train.validate()
         } catch let e as LimitError { throw fail(e.message) }

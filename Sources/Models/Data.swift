@@ -56,6 +56,9 @@ extension Batch {
         guard let x = r["x"], x.shape.count >= 2 else { throw StreamError("batch record without x [B, T, …]") }
         let (B, T) = (x.shape[0], x.shape[1])
         guard B >= 1, T >= 1 else { throw StreamError("batch record: x \(x.shape) has no rows or no steps") }
+        guard B <= Limits.maxBatch, T <= Limits.maxSteps, x.count == x.shape.reduce(1, *), x.count >= B * T else {
+            throw StreamError("batch record: x \(x.shape) is outside \(Limits.maxBatch) rows × \(Limits.maxSteps) steps, or empty")
+        }
         guard x.shape.count == (x.dtype == .f32 ? 3 : 2) || (x.dtype == .f32 && x.shape.count == 2) else {
             throw StreamError("batch record: x \(x.dtype.rawValue) \(x.shape) must be ids [B, T] or floats [B, T, F] (examples: [T] or [T, F])")
         }

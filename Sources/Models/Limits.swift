@@ -59,8 +59,8 @@ extension ModelSpec {
     }
 
     /// Checks every field against `Limits` and against each other, and the memory the
-    /// model, its gradients and Adam's moments need (16 bytes a parameter).
-    public func validate() throws {
+    /// model needs: 16 bytes a parameter to train (gradients, Adam's moments), 4 to use it.
+    public func validate(bytesPerParameter: Double = 16) throws {
         func bad(_ s: String) -> LimitError { LimitError("model spec: \(s)") }
         guard Self.tasks.contains(task) else { throw bad("unknown task '\(task)' (\(Self.tasks.joined(separator: ", ")))") }
         guard !hidden.isEmpty, hidden.count <= Limits.maxLayers else { throw bad("\(hidden.count) layers (1…\(Limits.maxLayers))") }
@@ -85,7 +85,8 @@ extension ModelSpec {
         if loss == .bce && outputs != 1 { throw bad("a BCE head has 1 output, not \(outputs)") }
         if loss == .mse && task != "regress" { throw bad("MSE loss on task \(task)") }
         if (task == "lm" || task == "tag" || task == "regress") && head != .step { throw bad("task \(task) needs head step, not \(head.rawValue)") }
-        try Limits.checkMemory(parameterEstimate * 16, for: "model \(name) (\(String(format: "%.3g", parameterEstimate)) parameters, with gradients and optimiser state)")
+        try Limits.checkMemory(parameterEstimate * bytesPerParameter,
+                               for: "model \(name) (\(String(format: "%.3g", parameterEstimate)) parameters\(bytesPerParameter > 4 ? ", with gradients and optimiser state" : ""))")
     }
 }
 
@@ -94,6 +95,7 @@ extension TrainState {
     public func validate() throws {
         func bad(_ s: String) -> LimitError { LimitError("training state: \(s)") }
         guard epoch >= 0, batchInEpoch >= 0, step >= 0 else { throw bad("negative epoch, batch or step (\(epoch), \(batchInEpoch), \(step))") }
+        guard epoch < 1 << 40, batchInEpoch < 1 << 40, step < 1 << 40 else { throw bad("epoch, batch or step beyond 2^40 (\(epoch), \(batchInEpoch), \(step))") }
         guard (1...Limits.maxBatch).contains(batchSize) else { throw bad("batch size \(batchSize) (1…\(Limits.maxBatch))") }
         if let clip, !(clip.isFinite && clip > 0) { throw bad("clip \(clip) (a positive number)") }
         if let bestValidLoss, bestValidLoss.isNaN { throw bad("best validation loss is NaN") }

@@ -67,7 +67,10 @@ public struct ModelSpec: Codable, Sendable, Equatable {
     public func pooledSteps(_ t: Int) -> Int {
         guard let pool else { return t }
         var t = t
-        for _ in hidden { t = (t - pool[0]) / pool[1] + 1 }
+        for _ in hidden {
+            guard t >= pool[0] else { return 0 }  // too short for the pooling window
+            t = (t - pool[0]) / pool[1] + 1
+        }
         return t
     }
 }

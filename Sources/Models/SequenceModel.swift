@@ -110,7 +110,12 @@ public final class SequenceModel: Module {
         if spec.separateLayers {
             for l in layers {
                 x = try l.forward(x, lengths: lengths).output
-                if let pool = spec.pool { x = AvgPool1d(kernel: pool[0], stride: pool[1])(x.relu()) }
+                if let pool = spec.pool {
+                    guard x.shape[1] >= pool[0] else {
+                        throw TensorError.shapeMismatch("model \(spec.name): \(T) steps are too short for its pooling (another --length?)")
+                    }
+                    x = AvgPool1d(kernel: pool[0], stride: pool[1])(x.relu())
+                }
             }
             switch spec.head {
             case .flatten:

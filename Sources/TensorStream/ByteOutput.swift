@@ -119,6 +119,9 @@ public enum TemporaryFiles {
         return p
     }()
 
+    /// Creates the registry (call before installing a signal handler that reads it).
+    public static func prepare() { _ = slots }
+
     static func add(_ path: String) {
         for i in 0..<capacity where slots[i] == nil {
             slots[i] = strdup(path)

@@ -113,7 +113,8 @@ public enum Codec {
                 throw fail("tensor '\(name)' has no valid shape")
             }
             let shape = try shapeAny.map { d -> Int in
-                guard let n = integer(d), n >= 0 else { throw fail("tensor '\(name)' has a bad dimension \(d)") }
+                // every axis bounded, also in an empty tensor (a [2^40, 0] would pass the byte count)
+                guard let n = integer(d), n >= 0, n <= maxDataBytes else { throw fail("tensor '\(name)' has a bad dimension \(d)") }
                 return n
             }
             guard let offs = info["data_offsets"] as? [Any], offs.count == 2,

@@ -9,7 +9,10 @@ public enum Padding {
             guard let x = r["x"], x.dtype == x0.dtype, Array(x.shape.dropFirst()) == inner, !x.shape.isEmpty else {
                 throw StreamError("example \(r.metadata["id"] ?? "?"): x \(r["x"].map { "\($0.dtype.rawValue) \($0.shape)" } ?? "missing") does not match the first example's \(x0.dtype.rawValue) [T, \(inner.map(String.init).joined(separator: ", "))]")
             }
-            return Int32(x.shape[0])
+            guard let t = Int32(exactly: x.shape[0]), t <= 1 << 24, inner.allSatisfy({ $0 >= 1 }) else {
+                throw StreamError("example \(r.metadata["id"] ?? "?"): x \(x.shape) has too many steps or an empty axis")
+            }
+            return t
         }
         let tMax = Int(lengths.max() ?? 0)
         let bytes = Double(group.count) * Double(tMax) * Double(max(inner.reduce(1, *), 1)) * 4

@@ -60,8 +60,9 @@ extension ParsableCommand {
 /// option's own range check then explains what is wrong with it.
 func joiningNegativeNumbers(_ args: [String]) -> [String] {
     var out = [String]()
-    for a in args {
-        if let previous = out.last, previous.hasPrefix("--"), !previous.contains("="), a.count > 1, a.hasPrefix("-"),
+    for (i, a) in args.enumerated() {
+        if args[..<i].contains("--") { out.append(a); continue }  // after "--" every word is an argument
+        if let previous = out.last, previous.hasPrefix("--"), previous != "--", !previous.contains("="), a.count > 1, a.hasPrefix("-"),
            Double(a) != nil || a.lowercased() == "-inf" || a.lowercased() == "-nan" {
             out[out.count - 1] = previous + "=" + a
         } else {
@@ -75,7 +76,12 @@ func joiningNegativeNumbers(_ args: [String]) -> [String] {
 /// end the process as the signal would (a tool with its own handler, like fit's, installs
 /// it afterwards).
 func removeTemporaryFilesOnSignals() {
+    TemporaryFiles.prepare()  // nothing is allocated inside the handler
     for sig in [SIGINT, SIGTERM, SIGHUP] {
+        // a signal the parent ignores stays ignored (nohup, background jobs)
+        var old = sigaction()
+        if sigaction(sig, nil, &old) == 0, let h = old.__sigaction_handler.sa_handler,
+           unsafeBitCast(h, to: Int.self) == 1 /* SIG_IGN */ { continue }
         signal(sig) { s in
             TemporaryFiles.removeAll()
             signal(s, SIG_DFL)

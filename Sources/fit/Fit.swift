@@ -122,7 +122,7 @@ struct Fit: ParsableCommand {
         let backend = try device.backend()  // a clear error where the device is missing
         if let threads { CPUBackend.shared.threads = max(1, threads) }
         // Where the results go is checked before any training: a run must not be lost at the end.
-        if let output { _ = try ByteOutput(path: output) }  // creates (and removes) the temporary file beside it
+        if let output { try Self.checkWritable(output) }
         let logFile = try log.map { try LogFile($0) }
         let data = try Dataset(try StreamReader(try openInputs(inputs)))
         let valData = try val.map { try Dataset(try StreamReader(try openInputs([$0]))) }
@@ -176,15 +176,27 @@ struct Fit: ParsableCommand {
 
         var savedAtStep: Int? = nil  // the step of the last checkpoint this run wrote
         var lastBatch: Batch? = nil   // to check that the parameters about to be saved give a finite loss
+        var best: Checkpoint? = nil
+        /// With --keep-best, the best checkpoint so far is written even when the run stops on NaN.
+        func saveBest() throws {
+            guard let best, output != nil else { return }
+            let out = try ByteOutput(path: output)
+            try out.write(Codec.encode(try best.record(optimizerState: best.restoredOptimizer())))
+            try out.commit()
+            savedAtStep = best.train.step
+        }
         func save() throws {
             // one forward pass without dropout, the carried state put back: the run goes on as if unchecked
-            let carried = net.state, training = net.training
-            net.training = false
-            let finiteLoss = try lastBatch.map { b in try noGrad { try net.loss(try net.forward(b), b).item.isFinite } } ?? true
-            net.training = training
-            net.state = carried
-            guard finiteLoss, net.parameters.allSatisfy({ $0.values.allSatisfy(\.isFinite) }) else {
-                throw ToolError("the parameters became NaN or infinite by step \(state.step) (epoch \(state.epoch + 1)); "
+            let finiteParameters = net.parameters.allSatisfy { $0.values.allSatisfy(\.isFinite) }
+            let finiteLoss = try finiteParameters && {
+                let carried = net.state, training = net.training
+                net.training = false
+                defer { net.training = training; net.state = carried }  // before the record below reads the state
+                return try lastBatch.map { b in try noGrad { try net.loss(try net.forward(b), b).item.isFinite } } ?? true
+            }()
+            guard finiteLoss else {
+                try saveBest()
+                throw ToolError("\(finiteParameters ? "the loss of the parameters to save is NaN or infinite" : "the parameters became NaN or infinite") by step \(state.step) (epoch \(state.epoch + 1)); "
                                 + (savedAtStep.map { "\(output!) keeps this run's checkpoint of step \($0)" } ?? "no checkpoint written")
                                 + " (try a lower --lr or --clip)")
             }
@@ -195,7 +207,6 @@ struct Fit: ParsableCommand {
             try out.commit()
             if output != nil { savedAtStep = state.step }
         }
-        var best: Checkpoint? = nil
         func validate(_ label: String) throws {
             guard let valData else { return }
             let carried = net.state
@@ -234,6 +245,7 @@ struct Fit: ParsableCommand {
                 }
                 lastBatch = b
                 guard loss.isFinite else {
+                    try saveBest()
                     throw ToolError("loss became \(loss) at epoch \(state.epoch + 1), step \(state.step + 1); "
                                     + (savedAtStep.map { "\(output!) keeps this run's checkpoint of step \($0)" } ?? "no checkpoint written")
                                     + " (try a lower --lr or --clip)")
@@ -270,6 +282,19 @@ struct Fit: ParsableCommand {
             try save()
         }
         if interrupt.happened { throw ExitCode(130) }
+    }
+
+    /// Checks that the checkpoint can be written at `path` before training: a regular file
+    /// gets its temporary file created (and removed) beside it; a FIFO or device must be
+    /// writable (opening a FIFO here would consume its reader).
+    static func checkWritable(_ path: String) throws {
+        var st = stat()
+        if path != "-", stat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG {
+            if (st.st_mode & S_IFMT) == S_IFDIR { throw StreamError("\(path): is a directory") }
+            guard access(path, W_OK) == 0 else { throw StreamError("\(path): \(String(cString: strerror(errno)))") }
+            return
+        }
+        _ = try ByteOutput(path: path)
     }
 
     func buildSpec(_ data: Dataset) throws -> ModelSpec {

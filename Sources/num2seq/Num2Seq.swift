@@ -104,8 +104,10 @@ struct Num2Seq: ParsableCommand {
                 guard r.values.count == dims[0] * dims[1] else {
                     throw ToolError("\(r.place): \(r.values.count) values, expected \(dims[0] * dims[1])")
                 }
+                let scaled = r.values.map { $0 * s }
+                guard scaled.allSatisfy(\.isFinite) else { throw ToolError("\(r.place): a value times --scale \(s) is not finite") }
                 var rec = Record(kind: .example, metadata: ["id": r.place],
-                                 tensors: [("x", StreamTensor(r.values.map { $0 * s }, shape: dims))])
+                                 tensors: [("x", StreamTensor(scaled, shape: dims))])
                 if let label = r.label {
                     guard let c = names.firstIndex(of: label) else { throw ToolError("\(r.place): label '\(label)' is not among the classes") }
                     rec["y"] = StreamTensor([Int32(c)], shape: [1])
@@ -124,6 +126,7 @@ struct Num2Seq: ParsableCommand {
                     if values.isEmpty && line.number == 1 && Float(fields[column]) == nil { continue }  // a header line
                     throw ToolError("\(line.place): '\(fields[column])' is not a finite number")
                 }
+                guard (v * (scale ?? 1)).isFinite else { throw ToolError("\(line.place): '\(fields[column])' times --scale is not finite") }
                 values.append(v * (scale ?? 1))
             }
             meta.task = "regress"

@@ -225,7 +225,9 @@ struct Wav2Seq: ParsableCommand {
             try forEachProcessed(batch.count, threads: threads,
                                  { [batch] i throws(AudioError) in
                                      let audio = try AudioFile.read(batch[i])
-                                     return frontends.map { $0.features(audio) }
+                                     var out = FileFeatures()
+                                     for f in frontends { out.append(try f.features(audio)) }
+                                     return out
                                  }) { i, outcome in
                 switch outcome {
                 case .success(let perSpeed):

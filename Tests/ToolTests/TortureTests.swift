@@ -118,6 +118,15 @@ struct TortureTests {
             m["spec"] = try Fixtures.set(try Fixtures.set(m["spec"]!, "hidden", [65536, 65536, 65536, 65536, 65536, 65536]), "embed", 65536)
         }
         cases.append(Case(tool: "predict", args: [huge, f.lmStream], status: 1, fragment: "of memory; this machine has"))
+        let farStep = try f.tampered(f.classifier, "farstep.ckpt") { m in m["train"] = try Fixtures.set(m["train"]!, "step", Int.max) }
+        cases.append(Case(tool: "fit", args: ["--resume", farStep, f.stream], status: 1, fragment: "beyond 2^40"))
+        // a checkpoint written before the training state had batchSize and shuffle still loads
+        let older = try f.tampered(f.classifier, "older.ckpt") { m in
+            var o = try #require(try JSONSerialization.jsonObject(with: Data(m["train"]!.utf8)) as? [String: Any])
+            o["batchSize"] = nil; o["shuffle"] = nil
+            m["train"] = String(decoding: try JSONSerialization.data(withJSONObject: o), as: UTF8.self)
+        }
+        cases.append(Case(tool: "predict", args: [older, f.stream], status: 0, fragment: "predict: accuracy"))
         let unreadable = try f.tampered(f.classifier, "train.ckpt") { $0["train"] = "{" }
         cases.append(Case(tool: "fit", args: ["--resume", unreadable, f.stream], status: 1, fragment: "train metadata is unreadable"))
         var r = try RecordReader.single(f.classifier)
@@ -188,6 +197,7 @@ struct TortureTests {
             Case(tool: "num2seq", args: ["--csv", "-"], input: Data("1,nan,3\n".utf8), status: 1, fragment: "'nan' is not a finite number"),
             Case(tool: "num2seq", args: ["--csv", "-"], input: Data("1,2,3\n1,2\n".utf8), status: 1, fragment: "1 values, the first row has 2"),
             Case(tool: "num2seq", args: ["--series", "-"], input: Data("1\ninf\n".utf8), status: 1, fragment: "not a finite number"),
+            Case(tool: "num2seq", args: ["--csv", "-", "--scale", "1e38"], input: Data("1,10\n".utf8), status: 1, fragment: "--scale 1e+38 is not finite"),
         ]
         for c in cases { try Self.check(c) }
         // two concatenated gzip members are read like zcat
@@ -223,6 +233,15 @@ struct TortureTests {
             Case(tool: "fit", args: ["--cell", "gru", "--hidden", "4", "--head", "flatten", varying], status: 1, fragment: "head flatten needs inputs of one length"),
         ]
         for c in cases { try Self.check(c) }
+        // pooling layers on inputs too short for them, and an empty axis of a huge size
+        let short = stream("short.stream", [Record(kind: .example, tensors: [("x", StreamTensor([Float](repeating: 0.1, count: 500), shape: [500, 1])),
+                                                                           ("y", StreamTensor([Int32(1)], shape: [1]))])])
+        let hugeEmpty = stream("hugeempty.stream", [Record(kind: .example, tensors: [("x", StreamTensor([Float](), shape: [1 << 36, 0])),
+                                                                                   ("y", StreamTensor([Int32(0)], shape: [1]))])])
+        try Self.check(Case(tool: "fit", args: ["--model", "rnn4", short], status: 1, fragment: "too short"))
+        try Self.check(Case(tool: "fit", args: ["--cell", "gru", "--hidden", "4", hugeEmpty], status: 1, fragment: "0 features"))
+        let hugeIds = f.write("hugeids.stream", Data(([namesMeta, Record(kind: .example, tensors: [("x", StreamTensor([Int32](), shape: [1 << 36, 0]))])]).flatMap(Codec.encode)))
+        try Self.check(Case(tool: "predict", args: [f.classifier, hugeIds], status: 1, fragment: "too many steps or an empty axis"))
     }
 
     @Test func finishedRunsAreNeverLost() throws {
@@ -276,6 +295,22 @@ struct TortureTests {
         live.waitUntilExit()
         #expect(live.terminationReason == .uncaughtSignal && live.terminationStatus == SIGTERM)
         #expect(try FileManager.default.contentsOfDirectory(atPath: f.dir).filter { $0.hasPrefix("out.stream") }.isEmpty)
+        // a signal the parent ignores stays ignored (nohup): SIGHUP does not end the tool
+        let ignoring = Process()
+        ignoring.executableURL = URL(fileURLWithPath: "/bin/sh")
+        ignoring.arguments = ["-c", "trap '' HUP; exec '\(Pipeline.binDir.appendingPathComponent("charidx").path)' --labels -o '\(f.path("hup.stream"))'"]
+        let hupInput = Pipe()
+        ignoring.standardInput = hupInput
+        ignoring.standardError = FileHandle.nullDevice
+        try ignoring.run()
+        Thread.sleep(forTimeInterval: 0.5)
+        kill(ignoring.processIdentifier, SIGHUP)
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(ignoring.isRunning)
+        try hupInput.fileHandleForWriting.write(contentsOf: Data("a\tb\n".utf8))
+        try hupInput.fileHandleForWriting.close()
+        ignoring.waitUntilExit()
+        #expect(ignoring.terminationReason == .exit && ignoring.terminationStatus == 0)
         // a temporary file of a process that no longer exists is removed by the next run
         var dead: Int32 = 4_000_000
         while kill(dead, 0) == 0 || errno != ESRCH { dead -= 1 }
