@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Tensor
+import TensorCUDA
 
 /// Backend conformance, in the style of ggml's test-backend-ops: every `Backend`
 /// method on seeded random inputs of several shapes (1, odd sizes, large), on every
@@ -10,8 +11,17 @@ import Testing
 /// with a GPU the same table checks the CUDA backend.
 @Suite("Backend conformance")
 struct ConformanceTests {
-    /// The backends present: every device whose backend loads here.
+    /// The backends present: every device whose backend loads here, and the CUDA
+    /// kernels compiled for the host (where a C++ compiler is), run by the CUDA
+    /// backend's own host-side code.
     static let backends: [any Backend] = Device.allCases.compactMap { try? $0.backend() }
+        + (HostKernelDevice.shared.map { [KernelBackend($0)] } ?? [])
+
+    @Test(.enabled(if: HostKernelDevice.compilerPresent, "no C++ compiler for the host build of the CUDA kernels"))
+    func cudaKernelsBuildForTheHost() {
+        #expect(HostKernelDevice.shared != nil, "the CUDA kernels did not compile as C++ for the host")
+        #expect(Self.backends.contains { $0 is KernelBackend })
+    }
 
     /// Seeded values in [-scale, scale).
     static func random(_ n: Int, seed: UInt64, scale: Float = 1) -> [Float] {

@@ -48,12 +48,12 @@ extern "C" __global__ void rk_gather_blocks(const float *x, long width, const in
     ELEMENT(count * width) const long r = i / width, j = i % width; const int s = src[r];
     out[i] = s < 0 ? 0.0f : x[(long)s * width + j];
 }
-// out[rows, width] += Σ over the rows of x listed for each out row: rows rows[offsets[o] ..< offsets[o+1]],
-// in that order (scatter-add as a gather over the inverse index, built on the host)
+// out[rows, width] += the rows of x listed for each out row, rows[offsets[o] ..< offsets[o+1]], added one
+// by one in that order (scatter-add as a gather over the inverse index, built on the host; the CPU's order)
 extern "C" __global__ void rk_gather_add_blocks(const float *x, long width, const int *offsets, const int *rows, long outRows, float *out) {
-    ELEMENT(outRows * width) const long o = i / width, j = i % width; float s = 0.0f;
+    ELEMENT(outRows * width) const long o = i / width, j = i % width; float s = out[i];
     for (int k = offsets[o]; k < offsets[o + 1]; k++) s += x[(long)rows[k] * width + j];
-    out[i] += s;
+    out[i] = s;
 }
 // y[batch, cols, rows] = x[batch, rows, cols]ᵀ
 extern "C" __global__ void rk_transpose(const float *x, long batch, long rows, long cols, float *y) {
