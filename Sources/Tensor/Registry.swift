@@ -11,15 +11,15 @@ public enum Backends {
 }
 
 extension Device {
+    /// The CUDA backend: the kernels on the GPU through the driver, NVRTC and cuBLAS.
+    static let cuda: Result<any Backend, TensorError> = CUDADevice.shared.map { KernelBackend($0) }
+
     /// The backend that runs kernels on this device.
     /// - Throws: `TensorError.deviceUnavailable` naming what is missing when the device cannot be used here.
     public func backend() throws -> any Backend {
         switch self {
         case .cpu: return CPUBackend.shared
-        case .cuda:
-            // What is missing on this machine (driver, version, GPU) comes first.
-            let driver = try CUDADriver.shared.get()
-            throw TensorError.deviceUnavailable("cuda: an NVIDIA driver (CUDA \(driver.version / 1000).\(driver.version % 1000 / 10), \(driver.deviceCount) GPU\(driver.deviceCount == 1 ? "" : "s")) is here, but this build's CUDA backend does not run tensor operations yet")
+        case .cuda: return try Self.cuda.get()
         }
     }
 }
