@@ -65,12 +65,14 @@ let package = Package(
             "AudioKit", "TensorStream", "ToolKit", "CSndFile",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TensorCPU", "TensorCUDA", "CKernels"]),
+        // The CUDA kernels compiled for the host, so tests check their logic without a GPU.
+        .target(name: "KernelTestSupport", dependencies: ["Tensor", "TensorCUDA"], path: "Tests/KernelTestSupport"),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TensorCPU", "TensorCUDA", "CKernels", "KernelTestSupport"]),
         .testTarget(name: "TensorStreamTests", dependencies: ["TensorStream", "ToolKit"]),
         .testTarget(name: "ToolTests", dependencies: [
             "TensorStream", "Models", "charidx", "num2seq", "batch", "seqinfo", "fit", "predict", "sample", "ppl", "tok", "wav2seq",
         ]),
-        .testTarget(name: "NNTests", dependencies: ["NN"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "KernelTestSupport"], resources: [.copy("Fixtures")]),
         // Depends on the wav2seq executable so that it is built before its end-to-end tests run.
         .testTarget(name: "Wav2SeqTests", dependencies: ["AudioKit", "TensorStream", "wav2seq"]),
         .testTarget(name: "TokTests", dependencies: ["TextKit", "TensorStream", "ToolKit", "CZlib", "tok"],

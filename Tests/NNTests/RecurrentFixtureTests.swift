@@ -1,6 +1,11 @@
 import Testing
 import Tensor
+import KernelTestSupport
 @testable import NN
+
+/// Every backend the fixtures run on: the CPU, and the CUDA kernels compiled for the host.
+let fixtureBackends: [String] = ["cpu"] + (HostKernelDevice.backend != nil ? ["kernels"] : [])
+func fixtureBackend(_ name: String) -> any Backend { name == "cpu" ? Backends.cpu : HostKernelDevice.backend! }
 
 /// Loads PyTorch's parameters into `module` by state_dict name.
 func load(_ module: Module, from f: Fixture, prefix: String = "param.") {
@@ -32,8 +37,9 @@ struct RecurrentFixtureTests {
                         "gru_packed_bidir", "gru_packed_unsorted", "lstm_2layer", "lstm_packed_bidir",
                         "lstm_packed_unsorted", "lstm_h70"]
 
-    @Test("forward, final states and every gradient", arguments: cases)
-    func layer(name: String) throws {
+    @Test("forward, final states and every gradient", arguments: cases, fixtureBackends)
+    func layer(name: String, backend: String) throws {
+        let be = fixtureBackend(backend)
         let f = try Fixture(name)
         let m = f.meta
         var rng = RandomSource(seed: 1)
@@ -49,17 +55,19 @@ struct RecurrentFixtureTests {
                               bidirectional: bidir, rng: &rng)
         }
         load(layer, from: f)
-        let x = f.tensor("in.x", requiresGrad: true)
-        let h0 = f.has("in.h0") ? f.tensor("in.h0", requiresGrad: true) : nil
-        let c0 = f.has("in.c0") ? f.tensor("in.c0", requiresGrad: true) : nil
+        layer.move(to: be)
+        func input(_ key: String) -> Tensor { let t = f.tensor(key).on(be); t.requiresGrad = true; return t }
+        let x = input("in.x")
+        let h0 = f.has("in.h0") ? input("in.h0") : nil
+        let c0 = f.has("in.c0") ? input("in.c0") : nil
         let lengths = f.has("in.lengths") ? f.intValues("in.lengths") : nil
         let (out, hN, cN) = try layer.forward(x, lengths: lengths, h0: h0, c0: c0)
         expectClose(out, f, "out.output")
         expectClose(hN, f, "out.hN")
         if let cN { expectClose(cN, f, "out.cN") }
 
-        var seeds = [(output: out, seed: f.tensor("seed.output")), (output: hN, seed: f.tensor("seed.hN"))]
-        if let cN { seeds.append((cN, f.tensor("seed.cN"))) }
+        var seeds = [(output: out, seed: f.tensor("seed.output").on(be)), (output: hN, seed: f.tensor("seed.hN").on(be))]
+        if let cN { seeds.append((cN, f.tensor("seed.cN").on(be))) }
         Autograd.backward(seeds)
         expectClose(x.grad, f, "grad.in.x")
         if let h0 { expectClose(h0.grad, f, "grad.in.h0") }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Tensor
 import TensorCUDA
+import KernelTestSupport
 
 /// Backend conformance, in the style of ggml's test-backend-ops: every `Backend`
 /// method on seeded random inputs of several shapes (1, odd sizes, large), on every
@@ -15,7 +16,7 @@ struct ConformanceTests {
     /// kernels compiled for the host (where a C++ compiler is), run by the CUDA
     /// backend's own host-side code.
     static let backends: [any Backend] = Device.allCases.compactMap { try? $0.backend() }
-        + (HostKernelDevice.shared.map { [KernelBackend($0)] } ?? [])
+        + (HostKernelDevice.backend.map { [$0] } ?? [])
 
     @Test(.enabled(if: HostKernelDevice.compilerPresent, "no C++ compiler for the host build of the CUDA kernels"))
     func cudaKernelsBuildForTheHost() {

@@ -11,8 +11,8 @@ import Glibc
 /// system's C++ compiler; a launcher runs every thread of every block in turn, with the
 /// arguments passed as cuLaunchKernel passes them (an array of pointers to each value).
 /// Kernels whose threads do not talk to each other (all of recur's) run unchanged.
-final class HostKernelDevice: KernelDevice, @unchecked Sendable {
-    let device = Device.cuda
+public final class HostKernelDevice: KernelDevice, @unchecked Sendable {
+    public let device = Device.cuda
     private let library: UnsafeMutableRawPointer
     private var launchers = [String: @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int, Int) -> Void]()
     private let lock = NSLock()
@@ -46,12 +46,12 @@ final class HostKernelDevice: KernelDevice, @unchecked Sendable {
     }
 
     /// Whether this machine has a C++ compiler to build the host kernels with.
-    static var compilerPresent: Bool {
+    public static var compilerPresent: Bool {
         ["/usr/bin/c++", "/usr/local/bin/c++", "/usr/bin/g++"].contains { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
     /// Compiles the kernels for the host; nil where they do not build (see `compilerPresent`).
-    static let shared: HostKernelDevice? = {
+    public static let shared: HostKernelDevice? = {
         let dir = NSTemporaryDirectory() + "recur-host-kernels-\(getpid())"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let source = dir + "/kernels.cpp", lib = dir + "/libkernels.so"
@@ -69,17 +69,20 @@ final class HostKernelDevice: KernelDevice, @unchecked Sendable {
 
     init(_ library: UnsafeMutableRawPointer) { self.library = library }
 
-    func allocate(_ bytes: Int) -> UnsafeMutableRawPointer { malloc(max(bytes, 1))! }
-    func deallocate(_ pointer: UnsafeMutableRawPointer) { free(pointer) }
-    func upload(_ from: UnsafeRawPointer, to: UnsafeMutableRawPointer, _ bytes: Int) { memcpy(to, from, bytes) }
-    func download(_ from: UnsafeRawPointer, to: UnsafeMutableRawPointer, _ bytes: Int) { memcpy(to, from, bytes) }
-    func copy(_ from: UnsafeRawPointer, to: UnsafeMutableRawPointer, _ bytes: Int) { memmove(to, from, bytes) }
-    func fill32(_ dst: UnsafeMutableRawPointer, _ value: UInt32, _ count: Int) {
+    /// The backend that runs the host-compiled kernels (nil without a C++ compiler).
+    public static let backend: KernelBackend? = shared.map { KernelBackend($0) }
+
+    public func allocate(_ bytes: Int) -> UnsafeMutableRawPointer { malloc(max(bytes, 1))! }
+    public func deallocate(_ pointer: UnsafeMutableRawPointer) { free(pointer) }
+    public func upload(_ from: UnsafeRawPointer, to: UnsafeMutableRawPointer, _ bytes: Int) { memcpy(to, from, bytes) }
+    public func download(_ from: UnsafeRawPointer, to: UnsafeMutableRawPointer, _ bytes: Int) { memcpy(to, from, bytes) }
+    public func copy(_ from: UnsafeRawPointer, to: UnsafeMutableRawPointer, _ bytes: Int) { memmove(to, from, bytes) }
+    public func fill32(_ dst: UnsafeMutableRawPointer, _ value: UInt32, _ count: Int) {
         let p = dst.assumingMemoryBound(to: UInt32.self)
         for i in 0..<count { p[i] = value }
     }
 
-    func launch(_ kernel: String, grid: Int, block: Int, _ arguments: [KernelArgument]) {
+    public func launch(_ kernel: String, grid: Int, block: Int, _ arguments: [KernelArgument]) {
         lock.lock()
         let f: @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>, Int, Int) -> Void
         if let known = launchers[kernel] { f = known } else {
@@ -105,7 +108,7 @@ final class HostKernelDevice: KernelDevice, @unchecked Sendable {
         f(pointers, grid, block)
     }
 
-    func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
               a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         CPUBackend.shared.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
