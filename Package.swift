@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TensorCPU", "TensorCUDA", "CKernels", "KernelTestSupport"]),
         .testTarget(name: "TensorStreamTests", dependencies: ["TensorStream", "ToolKit"]),
         .testTarget(name: "ToolTests", dependencies: [
-            "TensorStream", "Models", "charidx", "num2seq", "batch", "seqinfo", "fit", "predict", "sample", "ppl", "tok", "wav2seq",
+            "TensorStream", "Models", "KernelTestSupport", "charidx", "num2seq", "batch", "seqinfo", "fit", "predict", "sample", "ppl", "tok", "wav2seq",
         ]),
         .testTarget(name: "NNTests", dependencies: ["NN", "KernelTestSupport"], resources: [.copy("Fixtures")]),
         // Depends on the wav2seq executable so that it is built before its end-to-end tests run.
