@@ -125,6 +125,12 @@ struct NewDataTests {
             let resume = try Pipeline.run("fit", ["--resume", ckpt, "--epochs", "13", other])
             #expect(resume.status == 1 && resume.stderr.contains(message), "\(resume.stderr)")
         }
+        // An id with a tab or a newline stays one TSV field (escaped as \t, \n).
+        let odd = f.file("my\tclip\nnew.wav", Self.wav(hz: 400, rate: 8000, seconds: 0.3, seed: 9))
+        let escaped = try Pipeline.chain([("wav2seq", ["--like", ckpt, "--no-label", odd]), ("predict", [ckpt])])
+        let escapedRows = Self.text(escaped).split(separator: "\n")
+        #expect(escapedRows.count == 2 && escapedRows.last?.split(separator: "\t").count == 3, "\(Self.text(escaped))")
+        #expect(escapedRows.last?.hasPrefix(odd.replacingOccurrences(of: "\t", with: "\\t").replacingOccurrences(of: "\n", with: "\\n") + "\t") == true)
         // Front-end options beside --like are a usage error.
         let both = try Pipeline.run("wav2seq", ["--like", ckpt, "--rate", "16000", mine])
         #expect(both.status == 2 && both.stderr.hasPrefix("wav2seq: --rate is a front-end setting that --like takes from"))
