@@ -60,8 +60,10 @@ extension ParsableCommand {
 /// option's own range check then explains what is wrong with it.
 func joiningNegativeNumbers(_ args: [String]) -> [String] {
     var out = [String]()
-    for (i, a) in args.enumerated() {
-        if args[..<i].contains("--") { out.append(a); continue }  // after "--" every word is an argument
+    var afterSeparator = false
+    for a in args {
+        if afterSeparator { out.append(a); continue }  // after "--" every word is an argument
+        if a == "--" { afterSeparator = true; out.append(a); continue }
         if let previous = out.last, previous.hasPrefix("--"), previous != "--", !previous.contains("="), a.count > 1, a.hasPrefix("-"),
            Double(a) != nil || a.lowercased() == "-inf" || a.lowercased() == "-nan" {
             out[out.count - 1] = previous + "=" + a
