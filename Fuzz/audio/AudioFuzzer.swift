@@ -8,9 +8,16 @@ import Glibc
 #endif
 
 let frontend = Frontend(rate: 8000, trimDB: 40, mel: LogMel(bands: 8, sampleRate: 8000, win: 200, hop: 80), cmvn: true)
-/// The input goes through a file in memory (tmpfs), since libsndfile reads files.
-let memoryPath = "/dev/shm/recur-fuzz-audio-\(getpid())"
-let memory: Int32 = open(memoryPath, O_RDWR | O_CREAT | O_TRUNC, 0o600)
+/// The input goes through a file in memory (tmpfs), since libsndfile reads files. The
+/// file is unlinked at once and reached through /proc/self/fd, so nothing can remove it
+/// under a running fuzzer and nothing is left behind.
+let memory: Int32 = {
+    let path = "/dev/shm/recur-fuzz-audio-\(getpid())"
+    let fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o600)
+    unlink(path)
+    return fd
+}()
+let memoryPath = "/proc/self/fd/\(memory)"
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzAudio(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
