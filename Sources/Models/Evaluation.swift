@@ -105,22 +105,21 @@ public final class StreamEvaluation {
     private func evaluatePending() throws {
         let group = pending
         pending.removeAll(keepingCapacity: true)
-        let record: Record
-        do { record = try Padding.batch(group, pad: pad) }
-        catch { throw StreamError("\(reader.inputName): near record \(reader.recordNumber): \(error)") }
-        try evaluate(record)
+        try evaluate(try located { try Padding.batch(group, pad: pad) })
     }
 
     private func evaluate(_ record: Record) throws {
         if plan?.carry != true { net.resetState() }
-        let b: Batch, m: Metrics, logits: Tensor
-        do {
-            b = try Batch(record, spec: net.spec)
-            (m, logits) = try net.evaluate(b)
-        } catch {
-            // name where: the input, and the record read last
-            throw StreamError("\(reader.inputName): near record \(reader.recordNumber): \(error)")
+        let (b, m, logits) = try located {
+            let b = try Batch(record, spec: net.spec)
+            let (m, logits) = try net.evaluate(b)
+            return (b, m, logits)
         }
         try body?(b, m, logits)
+    }
+
+    /// `work`'s result; its error names where: the input, and the record read last.
+    private func located<T>(_ work: () throws -> T) throws -> T {
+        do { return try work() } catch { throw StreamError("\(reader.inputName): near record \(reader.recordNumber): \(error)") }
     }
 }

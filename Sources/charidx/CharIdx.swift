@@ -75,23 +75,10 @@ struct CharIdx: ParsableCommand {
         var targets = [[Unicode.Scalar]]()
         var seenLabels = Set<String>()
         while let line = try lines.nextLine() {
-            if pairs {
-                let parts = line.text.split(separator: "\t", omittingEmptySubsequences: false)
-                guard parts.count == 2, parts[0].unicodeScalars.count == parts[1].unicodeScalars.count else {
-                    throw ToolError("\(line.place): expected input<TAB>target of equal length")
-                }
-                texts.append((Array(parts[0].unicodeScalars), nil, line.place))
-                targets.append(Array(parts[1].unicodeScalars))
-            } else if labels {
-                guard let tab = line.text.firstIndex(of: "\t") else {
-                    throw ToolError("\(line.place): no TAB between label and text")
-                }
-                let label = String(line.text[..<tab])
-                texts.append((Array(line.text[line.text.index(after: tab)...].unicodeScalars), label, line.place))
-                seenLabels.insert(label)
-            } else {
-                texts.append((Array(line.text.unicodeScalars), nil, line.place))
-            }
+            let (text, target, label) = try fields(line)
+            texts.append((Array(text.unicodeScalars), label, line.place))
+            if let target { targets.append(Array(target.unicodeScalars)) }
+            if let label { seenLabels.insert(label) }
         }
         let vocab: Vocabulary
         if let vocabFrom {
@@ -162,6 +149,22 @@ struct CharIdx: ParsableCommand {
              + (unknown > 0 ? ", \(unknown) unknown" : ""))
     }
 
+    /// A line's text, and its target (--pairs) or label (--labels).
+    func fields(_ line: TextLines.Line) throws -> (text: Substring, target: Substring?, label: String?) {
+        if pairs {
+            let parts = line.text.split(separator: "\t", omittingEmptySubsequences: false)
+            guard parts.count == 2, parts[0].unicodeScalars.count == parts[1].unicodeScalars.count else {
+                throw ToolError("\(line.place): expected input<TAB>target of equal length")
+            }
+            return (parts[0], parts[1], nil)
+        }
+        if labels {
+            guard let tab = line.text.firstIndex(of: "\t") else { throw ToolError("\(line.place): no TAB between label and text") }
+            return (line.text[line.text.index(after: tab)...], nil, String(line.text[..<tab]))
+        }
+        return (Substring(line.text), nil, nil)
+    }
+
     /// One example per line with a given vocabulary: each line's record is written as
     /// the line is read, and flushed whenever the input pipe has nothing more ready.
     func streamLines(_ vocab: Vocabulary, classNames: [String]?, classify: Bool) throws {
@@ -189,20 +192,12 @@ struct CharIdx: ParsableCommand {
         lines.onIdle = { try output.flush() }
         var written = 0, total = 0, unknown = 0
         while let line = try lines.nextLine() {
-            var text = Substring(line.text), target: Substring?, y: Int32?
-            if pairs {
-                let parts = line.text.split(separator: "\t", omittingEmptySubsequences: false)
-                guard parts.count == 2, parts[0].unicodeScalars.count == parts[1].unicodeScalars.count else {
-                    throw ToolError("\(line.place): expected input<TAB>target of equal length")
-                }
-                (text, target) = (parts[0], parts[1])
-            } else if labels {
-                guard let tab = line.text.firstIndex(of: "\t") else { throw ToolError("\(line.place): no TAB between label and text") }
-                let label = String(line.text[..<tab])
+            let (text, target, label) = try fields(line)
+            var y: Int32?
+            if let label {
                 guard let c = classIndex[label] else {
                     throw ToolError("\(line.place): label '\(label)' is not among the classes \(classNames!.prefix(12).joined(separator: ","))")
                 }
-                text = line.text[line.text.index(after: tab)...]
                 y = c
             }
             if text.isEmpty { continue }

@@ -84,9 +84,7 @@ struct Predict: ParsableCommand {
         try out?.commit()
         if json {
             let data = try JSONSerialization.data(withJSONObject: report.json(), options: [.sortedKeys, .withoutEscapingSlashes])
-            let stdout = try ByteOutput(path: nil)
-            try stdout.write(Array(data) + [10])
-            try stdout.commit()
+            try writeStandardOutput(String(decoding: data, as: UTF8.self) + "\n")
         }
         for line in report.summary(confusion: !noConfusion) { note(line) }
     }

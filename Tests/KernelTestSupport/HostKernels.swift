@@ -91,21 +91,7 @@ public final class HostKernelDevice: KernelDevice, @unchecked Sendable {
             launchers[kernel] = f
         }
         lock.unlock()
-        // one 8-byte slot per argument, and the array of pointers to them (cuLaunchKernel's kernelParams)
-        let slots = UnsafeMutableRawPointer.allocate(byteCount: max(arguments.count, 1) * 8, alignment: 8)
-        let pointers = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(arguments.count, 1))
-        defer { slots.deallocate(); pointers.deallocate() }
-        for (i, a) in arguments.enumerated() {
-            let slot = slots + 8 * i
-            switch a {
-            case .pointer(let p): slot.storeBytes(of: p, as: UnsafeRawPointer?.self)
-            case .int32(let v): slot.storeBytes(of: v, as: Int32.self)
-            case .int64(let v): slot.storeBytes(of: v, as: Int.self)
-            case .float(let v): slot.storeBytes(of: v, as: Float.self)
-            }
-            pointers[i] = slot
-        }
-        f(pointers, grid, block)
+        arguments.withParameters { f($0, grid, block) }
     }
 
     public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,

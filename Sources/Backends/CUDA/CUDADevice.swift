@@ -154,20 +154,8 @@ public final class CUDADevice: KernelDevice, @unchecked Sendable {
 
     public func launch(_ kernel: String, grid: Int, block: Int, _ arguments: [KernelArgument]) {
         guard let fn = functions[kernel] else { check(500, "cuLaunchKernel(\(kernel)): no such kernel"); return }  // CUDA_ERROR_NOT_FOUND
-        let slots = UnsafeMutableRawPointer.allocate(byteCount: max(arguments.count, 1) * 8, alignment: 8)
-        let params = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(arguments.count, 1))
-        defer { slots.deallocate(); params.deallocate() }
-        for (i, a) in arguments.enumerated() {
-            let slot = slots + 8 * i
-            switch a {
-            case .pointer(let p): slot.storeBytes(of: Self.address(p), as: UInt64.self)
-            case .int32(let v): slot.storeBytes(of: v, as: Int32.self)
-            case .int64(let v): slot.storeBytes(of: v, as: Int.self)
-            case .float(let v): slot.storeBytes(of: v, as: Float.self)
-            }
-            params[i] = slot
-        }
-        check(cuLaunchKernel(fn, UInt32(grid), 1, 1, UInt32(block), 1, 1, 0, stream, params, nil), "cuLaunchKernel(\(kernel))")
+        let status = arguments.withParameters { cuLaunchKernel(fn, UInt32(grid), 1, 1, UInt32(block), 1, 1, 0, stream, $0, nil) }
+        check(status, "cuLaunchKernel(\(kernel))")
         if syncEveryLaunch { check(cuStreamSynchronize(stream), "cuStreamSynchronize after \(kernel)") }
     }
 

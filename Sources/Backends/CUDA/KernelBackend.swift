@@ -8,6 +8,27 @@ public enum KernelArgument {
     case float(Float)
 }
 
+extension Array where Element == KernelArgument {
+    /// The arguments as a kernel launch takes them (cuLaunchKernel's `kernelParams`): an array
+    /// of pointers, each to one 8-byte slot holding an argument's value (a pointer as its address).
+    public func withParameters<R>(_ body: (UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> R) -> R {
+        let slots = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(count, 1) * 8, alignment: 8)
+        let params = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: Swift.max(count, 1))
+        defer { slots.deallocate(); params.deallocate() }
+        for (i, a) in enumerated() {
+            let slot = slots + 8 * i
+            switch a {
+            case .pointer(let p): slot.storeBytes(of: UInt64(UInt(bitPattern: p)), as: UInt64.self)
+            case .int32(let v): slot.storeBytes(of: v, as: Int32.self)
+            case .int64(let v): slot.storeBytes(of: v, as: Int.self)
+            case .float(let v): slot.storeBytes(of: v, as: Float.self)
+            }
+            params[i] = slot
+        }
+        return body(params)
+    }
+}
+
 /// What a `KernelBackend` needs of a device: memory, copies, launches of the kernels
 /// in `CUDAKernels.source` by name, and matrix products. The CUDA driver with cuBLAS
 /// is one; the same kernels compiled for the host are another, which lets the

@@ -12,10 +12,17 @@ import Glibc
 /// CUDA toolkit's `lib64`, then `nvidia/cu13/lib` in Python's site-packages (where
 /// PyTorch's wheels and `pip install nvidia-cuda-nvrtc` put them).
 public enum CUDALibraries {
-    /// Folders searched after the plain soname.
-    public static var folders: [String] {
-        var dirs = (getenv("RECUR_CUDA_LIBS").map { String(cString: $0) } ?? "").split(separator: ":").map(String.init)
-        dirs += ["/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-linux/lib"]
+    /// The folders in `$RECUR_CUDA_LIBS`, searched first.
+    public static var environmentFolders: [String] {
+        (getenv("RECUR_CUDA_LIBS").map { String(cString: $0) } ?? "").split(separator: ":").map(String.init)
+    }
+
+    /// Every folder searched, in order (the plain soname comes between the two kinds).
+    public static var folders: [String] { environmentFolders + installFolders }
+
+    /// Where toolkits and Python wheels install the libraries.
+    static var installFolders: [String] {
+        var dirs = ["/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-linux/lib"]
         for base in ["/usr/local/lib", "/usr/lib", "/root/.local/lib", "/opt/conda/lib"] {
             for v in ["python3", "python3.10", "python3.11", "python3.12", "python3.13"] {
                 dirs.append("\(base)/\(v)/site-packages/nvidia/cu13/lib")
@@ -29,10 +36,9 @@ public enum CUDALibraries {
     /// Throws `TensorError.deviceUnavailable` naming the library and where it looked.
     public static func open(_ names: [String], what: String, global: Bool = false) throws -> UnsafeMutableRawPointer {
         let flags = RTLD_NOW | (global ? RTLD_GLOBAL : RTLD_LOCAL)
-        let env = (getenv("RECUR_CUDA_LIBS").map { String(cString: $0) } ?? "").split(separator: ":").map(String.init)
-        for dir in env { for n in names { if let h = dlopen(dir + "/" + n, flags) { return h } } }
+        for dir in environmentFolders { for n in names { if let h = dlopen(dir + "/" + n, flags) { return h } } }
         for n in names { if let h = dlopen(n, flags) { return h } }
-        for dir in folders { for n in names { if let h = dlopen(dir + "/" + n, flags) { return h } } }
+        for dir in installFolders { for n in names { if let h = dlopen(dir + "/" + n, flags) { return h } } }
         throw TensorError.deviceUnavailable("cuda: \(what) (\(names.joined(separator: ", ")) not found; set RECUR_CUDA_LIBS to its folder)")
     }
 

@@ -33,8 +33,7 @@ public final class NVRTC: @unchecked Sendable {
     init() throws {
         // The wheel's libnvrtc needs its builtins library loaded first, globally, by path,
         // from the folder libnvrtc itself comes from (the two versions must match).
-        let env = (getenv("RECUR_CUDA_LIBS").map { String(cString: $0) } ?? "").split(separator: ":").map(String.init)
-        if let dir = (env + CUDALibraries.folders).first(where: { access($0 + "/libnvrtc.so.13", R_OK) == 0 }) {
+        if let dir = CUDALibraries.folders.first(where: { access($0 + "/libnvrtc.so.13", R_OK) == 0 }) {
             if let builtins = ["libnvrtc-builtins.so.13.0", "libnvrtc-builtins.so.13"].first(where: { access(dir + "/" + $0, R_OK) == 0 }) {
                 _ = dlopen(dir + "/" + builtins, RTLD_NOW | RTLD_GLOBAL)
             }
