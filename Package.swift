@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import Foundation
 import PackageDescription
 
@@ -12,6 +12,11 @@ let package = Package(
         .executable(name: "wav2seq", targets: ["wav2seq"]),
         .executable(name: "tok", targets: ["tok"]),
     ],
+    traits: [
+        // Data-parallel fit under mpirun: swift build -c release --traits MPI --build-path .build-mpi
+        // (needs libopenmpi-dev or libmpich-dev). A plain build never touches MPI.
+        .trait(name: "MPI", description: "Build fit with MPI (Open MPI or MPICH) for data-parallel training."),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
@@ -22,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "CSndFile", pkgConfig: "sndfile",
                        providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // MPI, only in a build with the MPI trait (Debian's mpi-c: Open MPI or MPICH).
+        .systemLibrary(name: "CMPI", pkgConfig: "mpi-c", providers: [.apt(["libopenmpi-dev"])]),
         // Hand-written hot kernels; FMA/AVX-512 picked at run time (target_clones).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
         // What every backend implements (the Backend protocol), devices, errors.
@@ -46,7 +53,9 @@ let package = Package(
         .executableTarget(name: "num2seq", dependencies: ["ToolKit"]),
         .executableTarget(name: "batch", dependencies: ["ToolKit", "Tensor"]),
         .executableTarget(name: "seqinfo", dependencies: ["ToolKit"]),
-        .executableTarget(name: "fit", dependencies: ["ToolKit", "Models"]),
+        // The processes a training run is spread over: this one alone, or an MPI job.
+        .target(name: "Communicators", dependencies: ["Models", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
+        .executableTarget(name: "fit", dependencies: ["ToolKit", "Models", "Communicators"]),
         .executableTarget(name: "predict", dependencies: ["ToolKit", "Models"]),
         .executableTarget(name: "sample", dependencies: ["ToolKit", "Models", "TextKit"]),
         .executableTarget(name: "ppl", dependencies: ["ToolKit", "Models"]),
@@ -70,7 +79,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TensorCPU", "TensorCUDA", "CKernels", "KernelTestSupport"]),
         .testTarget(name: "TensorStreamTests", dependencies: ["TensorStream", "ToolKit"]),
         .testTarget(name: "ToolTests", dependencies: [
-            "TensorStream", "Models", "KernelTestSupport", "charidx", "num2seq", "batch", "seqinfo", "fit", "predict", "sample", "ppl", "tok", "wav2seq",
+            "TensorStream", "Models", "Communicators", "KernelTestSupport", "charidx", "num2seq", "batch", "seqinfo", "fit", "predict", "sample", "ppl", "tok", "wav2seq",
         ]),
         .testTarget(name: "NNTests", dependencies: ["NN", "KernelTestSupport"], resources: [.copy("Fixtures")]),
         // Depends on the wav2seq executable so that it is built before its end-to-end tests run.

@@ -77,6 +77,14 @@ public final class SequenceModel: Module {
         return out
     }
 
+    /// When batches are shares of larger ones (data-parallel training): this process's
+    /// rows are `first..<first+B` of a batch of `total` rows. Dropout then draws the whole
+    /// batch's masks, so that the shares together see what one process would.
+    public var batchRows: (first: Int, total: Int)? {
+        get { layers.first?.batchRows }
+        set { for l in layers { l.batchRows = newValue } }
+    }
+
     /// Dropout on in training, off for evaluation.
     public var training: Bool {
         get { layers.first?.training ?? false }

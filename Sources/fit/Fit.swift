@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Communicators
 import Models
 import NN
 import Tensor
@@ -119,11 +120,41 @@ struct Fit: ParsableCommand {
     }
 
     func run() throws {
+        let world = try Communicators.world()
+        let outcome: TrainingOutcome
+        do {
+            outcome = try train(on: world)
+        } catch where world.size > 1 {
+            // NaN and diverged replicas are seen by every process at the same step: rank 0
+            // reports, all end alike. Anything else happened here alone: end the job.
+            if error is NonFiniteTraining || error is ReplicasDiverged || error is CollectiveFailure {
+                world.finish()
+                if world.rank == 0 { throw error }
+                throw ExitCode(ExitStatus.dataError)
+            }
+            let message = (error as? ToolError)?.message ?? (error as? StreamError)?.message ?? "\(error)"
+            FileHandle.standardError.write(Data("fit: \(world.place): \(message)\n".utf8))
+            world.abort(ExitStatus.dataError)
+        }
+        world.finish()
+        if outcome == .interrupted { throw ExitCode(130) }
+    }
+
+    /// The run: read the data, build or resume the model, train it on `world`'s processes.
+    func train(on world: any Communicator) throws -> TrainingOutcome {
+        let rank0 = world.rank == 0
+        let say: (String) -> Void = { if rank0 { note($0) } }
         let backend = try device.backend()  // a clear error where the device is missing
         if let threads { CPUBackend.shared.threads = max(1, threads) }
+        if world.size > 1 {
+            if inputs.isEmpty || inputs.contains("-") || val == "-" {
+                throw ToolError("with \(world.size) processes the streams must be files: standard input reaches rank 0 only")
+            }
+            if output == nil { throw ToolError("with \(world.size) processes give -o FILE for the checkpoint") }
+        }
         // Where the results go is checked before any training: a run must not be lost at the end.
-        if let output { try Self.checkWritable(output) }
-        let logFile = try log.map { try LogFile($0) }
+        if rank0, let output { try Self.checkWritable(output) }
+        let logFile = rank0 ? try log.map { try LogFile($0) } : nil
         let data = try Dataset(try StreamReader(try openInputs(inputs)))
         let valData = try val.map { try Dataset(try StreamReader(try openInputs([$0]))) }
         if let valData, let d = FrontEnd.difference(model: data.meta.fields, stream: valData.meta.fields, modelName: "training stream's") {
@@ -144,14 +175,14 @@ struct Fit: ParsableCommand {
             if let weightDecay, weightDecay != checkpoint.optimizer.weightDecay {
                 changed.append("--weight-decay \(checkpoint.optimizer.weightDecay) → \(weightDecay)"); checkpoint.optimizer.weightDecay = weightDecay
             }
-            if !changed.isEmpty { note("fit: resuming with " + changed.joined(separator: ", ")) }
+            if !changed.isEmpty { say("fit: resuming with " + changed.joined(separator: ", ")) }
         }
         if resume != nil, let d = FrontEnd.difference(model: checkpoint.dataMeta, stream: data.meta.fields) {
             throw ToolError("\(data.source): the training stream's front-end differs from that of the model in \(resume!): \(d)")
         }
         let net = checkpoint.model
         net.move(to: backend)  // initialised (or loaded) on the CPU, trained on the device
-        if let initEmbed, resume == nil { try loadEmbedding(initEmbed, into: net, vocab: data.meta.vocab ?? []) }
+        if let initEmbed, resume == nil { try loadEmbedding(initEmbed, into: net, vocab: data.meta.vocab ?? [], say: say) }
         let opt = checkpoint.restoredOptimizer()
         var state = checkpoint.train
         let spec = net.spec
@@ -160,128 +191,73 @@ struct Fit: ParsableCommand {
         let stripes = data.isExamples ? data.stripes : nil
         if let batch { state.batchSize = batch } else if resume == nil, let stripes { state.batchSize = stripes }
         if spec.stateful, let stripes, stripes != state.batchSize {
-            note("fit: warning: the stream's windows are striped for batches of \(stripes) rows; batches of \(state.batchSize) break the state carried from row to row")
+            say("fit: warning: the stream's windows are striped for batches of \(stripes) rows; batches of \(state.batchSize) break the state carried from row to row")
         }
         if spec.stateful, !data.isExamples, data.meta.fields["sampling"] == "sequential", !data.batchesContinue {
-            note("fit: warning: the stream's batches do not continue each other row by row (batch --size must equal the stripes, with no --shuffle, --buffer, --bucket or --sort)")
+            say("fit: warning: the stream's batches do not continue each other row by row (batch --size must equal the stripes, with no --shuffle, --buffer, --bucket or --sort)")
         }
         if spec.stateful, state.shuffle, data.meta.fields["sampling"] == "sequential" {
-            note("fit: warning: shuffling a sequentially sampled stream breaks the state carried from batch to batch (--no-shuffle)")
+            say("fit: warning: shuffling a sequentially sampled stream breaks the state carried from batch to batch (--no-shuffle)")
         }
         if let clip { state.clip = clip }
-        let shuffling = state.shuffle, batch = state.batchSize, clip = state.clip
-        let pad = Int32(data.meta.fields["pad_id"] ?? "0") ?? 0
-        let interrupt = Interrupt()
-        let progress = Progress(enabled: isatty(2) != 0)
 
-        var savedAtStep: Int? = nil  // the step of the last checkpoint this run wrote
-        var lastBatch: Batch? = nil   // to check that the parameters about to be saved give a finite loss
-        var best: Checkpoint? = nil
-        /// With --keep-best, the best checkpoint so far is written even when the run stops on NaN.
-        func saveBest() throws {
-            guard let best, output != nil else { return }
-            let out = try ByteOutput(path: output)
-            try out.write(Codec.encode(try best.record(optimizerState: best.restoredOptimizer())))
-            try out.commit()
-            savedAtStep = best.train.step
-        }
-        func save() throws {
-            // one forward pass without dropout, the carried state put back: the run goes on as if unchecked
-            let finiteParameters = net.parameters.allSatisfy { $0.values.allSatisfy(\.isFinite) }
-            let finiteLoss = try finiteParameters && {
-                let carried = net.state, training = net.training
-                net.training = false
-                defer { net.training = training; net.state = carried }  // before the record below reads the state
-                return try lastBatch.map { b in try noGrad { try net.loss(try net.forward(b), b).item.isFinite } } ?? true
-            }()
-            guard finiteLoss else {
-                try saveBest()
-                throw ToolError("\(finiteParameters ? "the loss of the parameters to save is NaN or infinite" : "the parameters became NaN or infinite") by step \(state.step) (epoch \(state.epoch + 1)); "
-                                + (savedAtStep.map { "\(output!) keeps this run's checkpoint of step \($0)" } ?? "no checkpoint written")
-                                + " (try a lower --lr or --clip)")
-            }
-            checkpoint.train = state
-            let record = try checkpoint.record(optimizerState: opt)
+        var plan = TrainingPlan(epochs: epochs)
+        plan.maxSteps = maxSteps
+        plan.valEvery = valEvery
+        plan.saveEvery = output == nil ? nil : saveEvery
+        plan.saveEachEpoch = output != nil
+        plan.keepBest = keepBest
+        plan.pad = Int32(data.meta.fields["pad_id"] ?? "0") ?? 0
+        let trainer = Trainer(checkpoint: checkpoint, optimizer: opt, state: state, data: data, validation: valData,
+                              plan: plan, communicator: world)
+        let interrupt = Interrupt()
+        let progress = Progress(enabled: rank0 && isatty(2) != 0)
+        var epochStart = Date()
+        trainer.hooks.stopRequested = { interrupt.happened }
+        trainer.hooks.writeCheckpoint = { record in
             let out = try ByteOutput(path: output)
             try out.write(Codec.encode(record))
             try out.commit()
-            if output != nil { savedAtStep = state.step }
         }
-        func validate(_ label: String) throws {
-            guard let valData else { return }
-            let carried = net.state
-            net.training = false
-            let m = try valData.evaluate(net, batch: batch, pad: pad)
-            net.training = true
-            net.state = carried
-            note("  \(label) valid: \(describe(m, spec))")
-            try logFile?.write(["event": "valid", "epoch": state.epoch, "step": state.step, "loss": m.loss,
+        trainer.hooks.afterStep = { _, r in
+            progress.show(epoch: r.epoch + 1, of: epochs, batch: r.batch, of: r.batches, loss: r.epochLoss, since: epochStart)
+            try logFile?.write(["event": "step", "epoch": r.epoch, "step": r.step, "loss": Double(r.loss)])
+        }
+        trainer.hooks.afterEpoch = { _, r in
+            progress.clear()
+            say("epoch \(r.epoch)/\(epochs): train loss \(String(format: "%.4f", r.trainLoss))"
+                + (spec.task == "lm" ? String(format: " (ppl %.2f)", exp(r.trainLoss)) : "")
+                + String(format: ", %.1f s", r.seconds))
+            try logFile?.write(["event": "epoch", "epoch": r.epoch, "step": r.step, "train_loss": r.trainLoss, "seconds": r.seconds])
+            epochStart = Date()
+        }
+        trainer.hooks.atValidation = { t, label, m in
+            progress.clear()
+            say("  \(label) valid: \(describe(m, spec))")
+            try logFile?.write(["event": "valid", "epoch": t.state.epoch, "step": t.state.step, "loss": m.loss,
                                 "accuracy": spec.loss == .mse ? Double.nan : m.accuracy])
-            if keepBest, m.loss < (state.bestValidLoss ?? .infinity) {
-                state.bestValidLoss = m.loss
-                checkpoint.train = state
-                best = try Checkpoint(try checkpoint.record(optimizerState: opt), source: "memory")
-            }
         }
 
-        note("fit: \(spec.name) (\(spec.cell.rawValue), \(net.parameterCount) parameters), \(data.count) training examples"
-             + (valData.map { ", \($0.count) validation" } ?? "") + ", task \(spec.task)")
-        net.training = true
-        var stopped = false
-        epochLoop: while state.epoch < epochs {
-            let batches: [Record]
-            do { batches = try data.epoch(state.epoch, size: batch, shuffle: shuffling, seed: state.seed, pad: pad) }
-            catch { throw ToolError("\(data.source): \(error)") }
-            if state.batchInEpoch == 0 { net.resetState() }
-            let start = Date()
-            var sum = 0.0, seen = 0
-            while state.batchInEpoch < batches.count {
-                let b: Batch, loss: Float
-                do {
-                    b = try Batch(batches[state.batchInEpoch], spec: spec)
-                    loss = try net.trainStep(b, optimizer: opt, clip: clip)
-                } catch {
-                    throw ToolError("\(data.source): batch \(state.batchInEpoch + 1) of epoch \(state.epoch + 1): \(error)")
-                }
-                lastBatch = b
-                guard loss.isFinite else {
-                    try saveBest()
-                    throw ToolError("loss became \(loss) at epoch \(state.epoch + 1), step \(state.step + 1); "
-                                    + (savedAtStep.map { "\(output!) keeps this run's checkpoint of step \($0)" } ?? "no checkpoint written")
-                                    + " (try a lower --lr or --clip)")
-                }
-                state.batchInEpoch += 1
-                state.step += 1
-                sum += Double(loss); seen += 1
-                progress.show(epoch: state.epoch + 1, of: epochs, batch: state.batchInEpoch, of: batches.count,
-                              loss: sum / Double(seen), since: start)
-                try logFile?.write(["event": "step", "epoch": state.epoch, "step": state.step, "loss": Double(loss)])
-                if let saveEvery, output != nil, state.step % saveEvery == 0 { try save() }
-                if let valEvery, state.step % valEvery == 0 { progress.clear(); try validate("step \(state.step)") }
-                if interrupt.happened || (maxSteps.map { state.step >= $0 } ?? false) { stopped = true; break epochLoop }
-            }
+        say("fit: \(spec.name) (\(spec.cell.rawValue), \(net.parameterCount) parameters), \(data.count) training examples"
+            + (valData.map { ", \($0.count) validation" } ?? "") + ", task \(spec.task)"
+            + (world.size > 1 ? ", \(world.size) processes" : ""))
+        let outcome: TrainingOutcome
+        do {
+            outcome = try trainer.run()
+        } catch let e as NonFiniteTraining {
             progress.clear()
-            state.epoch += 1
-            state.batchInEpoch = 0
-            let secs = Date().timeIntervalSince(start)
-            note("epoch \(state.epoch)/\(epochs): train loss \(String(format: "%.4f", sum / Double(max(seen, 1))))"
-                 + (spec.task == "lm" ? String(format: " (ppl %.2f)", exp(sum / Double(max(seen, 1)))) : "")
-                 + String(format: ", %.1f s", secs))
-            try logFile?.write(["event": "epoch", "epoch": state.epoch, "step": state.step,
-                                "train_loss": sum / Double(max(seen, 1)), "seconds": secs])
-            try validate("epoch \(state.epoch)")
-            if output != nil && state.epoch < epochs { try save() }
+            throw CollectiveFailure(e.description + "; "
+                                    + (e.savedAtStep.map { "\(output!) keeps this run's checkpoint of step \($0)" } ?? "no checkpoint written")
+                                    + " (try a lower --lr or --clip)")
         }
-        if stopped { note(interrupt.happened ? "fit: interrupted at step \(state.step); writing the checkpoint" : "fit: reached --max-steps") }
-        if let best {
-            let out = try ByteOutput(path: output)
-            try out.write(Codec.encode(try best.record(optimizerState: best.restoredOptimizer())))
-            try out.commit()
-            note(String(format: "fit: kept the best validation loss %.4f", best.train.bestValidLoss ?? .nan))
-        } else {
-            try save()
+        progress.clear()
+        switch outcome {
+        case .interrupted: say("fit: interrupted at step \(trainer.state.step); checkpoint written" + (output.map { " to \($0)" } ?? ""))
+        case .reachedMaxSteps: say("fit: reached --max-steps")
+        case .finished: break
         }
-        if interrupt.happened { throw ExitCode(130) }
+        if trainer.best != nil { say(String(format: "fit: kept the best validation loss %.4f", trainer.state.bestValidLoss ?? .nan)) }
+        return outcome
     }
 
     /// Checks that the checkpoint can be written at `path` before training: a regular file
@@ -366,7 +342,7 @@ struct Fit: ParsableCommand {
         return n
     }
 
-    func loadEmbedding(_ path: String, into net: SequenceModel, vocab: [String]) throws {
+    func loadEmbedding(_ path: String, into net: SequenceModel, vocab: [String], say: (String) -> Void) throws {
         guard let emb = net.embedding else { throw ToolError("--init-embed: model \(net.spec.name) has no embedding") }
         var index = [String: Int]()
         for (i, w) in vocab.enumerated() { index[w] = i }
@@ -385,7 +361,7 @@ struct Fit: ParsableCommand {
             found += 1
         }
         emb.weight.assign(values)
-        note("fit: --init-embed: \(found) of \(vocab.count) vocabulary words found in \(path)")
+        say("fit: --init-embed: \(found) of \(vocab.count) vocabulary words found in \(path)")
     }
 
     func describe(_ m: Metrics, _ spec: ModelSpec) -> String {

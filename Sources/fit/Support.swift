@@ -5,18 +5,17 @@ import ToolKit
 import Glibc
 #endif
 
-/// SIGINT and SIGTERM set a flag that the training loop reads after each step.
+/// SIGINT, SIGTERM and SIGUSR1 set a flag that the training loop reads after each step
+/// (under mpirun, SIGUSR1 is the clean way to stop: it is forwarded to every rank).
 final class Interrupt: @unchecked Sendable {
     nonisolated(unsafe) static var flag: sig_atomic_t = 0
     init() {
-        signal(SIGINT) { _ in Interrupt.flag = 1 }
-        signal(SIGTERM) { _ in Interrupt.flag = 1 }
+        for sig in [SIGINT, SIGTERM, SIGUSR1] { signal(sig) { _ in Interrupt.flag = 1 } }
         // A parent may have started us with these signals blocked (threads of
         // Dispatch block them, and a spawned child inherits the mask).
         var set = sigset_t()
         sigemptyset(&set)
-        sigaddset(&set, SIGINT)
-        sigaddset(&set, SIGTERM)
+        for sig in [SIGINT, SIGTERM, SIGUSR1] { sigaddset(&set, sig) }
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
     var happened: Bool { Interrupt.flag != 0 }
@@ -80,4 +79,11 @@ final class LogFile {
             done += n
         }
     }
+}
+
+/// An error every process of a data-parallel run reaches at the same step (a NaN loss):
+/// rank 0 reports it, and the job ends without an abort.
+struct CollectiveFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

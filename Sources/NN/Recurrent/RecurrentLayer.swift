@@ -15,6 +15,9 @@ public class RecurrentLayer: Module {
     public var training = true
     /// Generator for the dropout masks between layers.
     public var rng: RandomSource
+    /// When the batch is one share of a larger one (data-parallel training): its rows are
+    /// rows `first..<first+B` of a batch of `total`, and dropout draws the whole batch's mask.
+    public var batchRows: (first: Int, total: Int)?
     /// weights[layer][direction]
     public let weights: [[DirectionWeights]]
 
@@ -92,7 +95,7 @@ public class RecurrentLayer: Module {
         }
         var hN = [Tensor](), cN = [Tensor]()
         for l in 0..<numLayers {
-            if l > 0 { seq = NN.dropout(seq, p: dropout, training: training, rng: &rng) }
+            if l > 0 { seq = NN.dropout(seq, p: dropout, training: training, rng: &rng, rows: batchRows) }
             let starts = (0..<D).map { d in h0.map { $0.select(axis: 0, index: l * D + d) } }
             let cells = (0..<D).map { d in c0.map { $0.select(axis: 0, index: l * D + d) } }
             let (y, h, c) = layerForward(l, seq, len32, T: T, B: B, h0: starts, c0: cells)
@@ -102,6 +105,14 @@ public class RecurrentLayer: Module {
         }
         let output = batchFirst ? seq.swappingFirstAxes() : seq
         return (output, Tensor.concat(hN, axis: 0), kind == .lstm ? Tensor.concat(cN, axis: 0) : nil)
+    }
+
+    /// Draws, and drops, the dropout masks that a forward pass over a batch of `rows`
+    /// rows and `steps` steps would draw: a process that holds no rows of a batch keeps
+    /// its generator in step with those that do.
+    public func skipDropoutMasks(steps: Int, rows: Int) {
+        guard training, dropout > 0, numLayers > 1 else { return }
+        for _ in 0..<((numLayers - 1) * steps * rows * directions * hiddenSize) { _ = rng.uniform() }
     }
 
     /// One layer, both directions (run concurrently), as one operation on the tape.
