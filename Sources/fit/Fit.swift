@@ -36,10 +36,18 @@ struct Fit: ParsableCommand {
             CMVN, vocabulary, classes, …): a --val stream, or the stream of a --resume, made \
             with another front-end is refused, naming the field.
 
+            Under mpirun (a build with the MPI trait), N processes train one model: --batch is \
+            the global batch, each rank takes its share of every batch's rows, one all-reduce \
+            per step sums the gradients, rank 0 logs and writes -o. N ranks give the parameters \
+            of one (to rounding) and a checkpoint resumes with any N. The streams must be files. \
+            SIGUSR1 to mpirun stops every rank at the same step with a checkpoint. A build \
+            without MPI started by mpirun refuses.
+
             Examples:
               wav2seq --length 4000 train/*.wav | fit --model rnn4 --epochs 5 -o digits.ckpt
               charidx --steps 35 train.txt | fit --model charlm --clip 5 --val valid.stream -o lm.ckpt
               fit --resume lm.ckpt --epochs 4 -o lm.ckpt train.stream
+              mpirun -np 4 --hostfile hosts fit --model charlm --batch 128 -o lm.ckpt train.stream
             Interrupt (Ctrl-C) writes the checkpoint and exits; a NaN loss stops with the last good one kept.
             """)
 
@@ -75,7 +83,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Continue training from this checkpoint (optimiser moments, step, data position).")
     var resume: String?
     @Option(help: "Also write the checkpoint every N steps.") var saveEvery: Int?
-    @Option(help: "Append metrics as JSON lines to FILE.") var log: String?
+    @Option(help: "Append metrics as JSON lines to FILE (step: loss, seconds since the start, allreduce_seconds under mpirun; epoch; valid).") var log: String?
     @Option(help: "Stop after this many steps in all.") var maxSteps: Int?
     @Option(help: "Device: cpu or cuda.") var device: Device = .cpu
 
@@ -213,6 +221,7 @@ struct Fit: ParsableCommand {
         let interrupt = Interrupt()
         let progress = Progress(enabled: rank0 && isatty(2) != 0)
         var epochStart = Date()
+        let runStart = Date()
         trainer.hooks.stopRequested = { interrupt.happened }
         trainer.hooks.writeCheckpoint = { record in
             let out = try ByteOutput(path: output)
@@ -221,7 +230,10 @@ struct Fit: ParsableCommand {
         }
         trainer.hooks.afterStep = { _, r in
             progress.show(epoch: r.epoch + 1, of: epochs, batch: r.batch, of: r.batches, loss: r.epochLoss, since: epochStart)
-            try logFile?.write(["event": "step", "epoch": r.epoch, "step": r.step, "loss": Double(r.loss)])
+            var fields: [String: Any] = ["event": "step", "epoch": r.epoch, "step": r.step, "loss": Double(r.loss),
+                                         "seconds": Date().timeIntervalSince(runStart)]
+            if world.size > 1 { fields["allreduce_seconds"] = r.communicationSeconds }
+            try logFile?.write(fields)
         }
         trainer.hooks.afterEpoch = { _, r in
             progress.clear()

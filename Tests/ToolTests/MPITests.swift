@@ -47,6 +47,33 @@ enum MPI {
         return (p.terminationStatus, (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
     }
 
+    /// Whether network namespaces can be made here (root, `ip netns`, `unshare`).
+    static let canMakeNamespaces: Bool = {
+        guard available else { return false }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "ip netns add recur-probe && ip netns del recur-probe && unshare --uts true"]
+        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        guard (try? p.run()) != nil else { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }()
+
+    /// `scripts/mpi-netns ARGS…` (two hosts in network namespaces).
+    static func netns(_ args: [String]) throws -> (status: Int32, stderr: String) {
+        let p = Process()
+        p.executableURL = root.appendingPathComponent("scripts/mpi-netns")
+        p.arguments = args
+        p.environment = environment
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, text)
+    }
+
     /// The largest difference between two checkpoints' parameters.
     static func difference(_ a: String, _ b: String) throws -> Float {
         let x = try Checkpoint.load(a).model.namedParameters, y = try Checkpoint.load(b).model.namedParameters
@@ -151,6 +178,23 @@ struct MPITests {
         for (a, b) in zip(logs[0], logs[1]) { #expect(abs(a - b) <= 1e-5 * abs(a), "validation loss \(b) on 2 ranks, \(a) on one") }
         #expect(try MPI.difference(outputs[0], outputs[1]) <= 1e-6)
         #expect(try Checkpoint.load(outputs[1]).train.bestValidLoss != nil)
+    }
+
+    /// Two hosts in network namespaces, joined by a veth pair, talking TCP: the same
+    /// checkpoint, byte for byte, as two local ranks.
+    @Test(.enabled(if: MPI.canMakeNamespaces, "cannot make network namespaces here (needs root, ip netns and unshare), or no MPI build"))
+    func twoHostsOverTCPEqualTwoLocalRanks() throws {
+        let k = Self.kinds[0], data = try stream(k)
+        let local = Pipeline.tempPath("local.ckpt"), hosts = Pipeline.tempPath("hosts.ckpt")
+        #expect(try MPI.run(2, k.args + ["--max-steps", "20", "-o", local, data]).status == 0)
+        let up = try MPI.netns(["up"])
+        #expect(up.status == 0, "\(up.stderr)")
+        defer { _ = try? MPI.netns(["down"]) }
+        let r = try MPI.netns(["mpirun", MPI.fit!] + k.args + ["--max-steps", "20", "-o", hosts, data])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("2 processes"))
+        let a = FileManager.default.contents(atPath: local), b = FileManager.default.contents(atPath: hosts)
+        #expect(a != nil && a == b, "the two-host checkpoint differs from the local one")
     }
 
     @Test(.enabled(if: MPI.available, MPI.missing))

@@ -29,6 +29,8 @@ public struct StepReport: Sendable {
     public let loss: Float
     /// Mean loss of the epoch's steps so far.
     public let epochLoss: Double
+    /// Seconds the step spent in the all-reduce (0 for one process).
+    public let communicationSeconds: Double
 }
 
 /// After each epoch.
@@ -114,6 +116,7 @@ public final class Trainer {
     /// Rows of the batch the carried state belongs to (stateful models), nil when no state is carried.
     private var stateRows: Int?
     private var stopAgreed = false
+    private var communicationSeconds = 0.0
 
     public init(checkpoint: Checkpoint, optimizer: Optimizer, state: TrainState, data: Dataset, validation: Dataset?,
                 plan: TrainingPlan, communicator: any Communicator = SingleProcess()) {
@@ -165,7 +168,8 @@ public final class Trainer {
                 state.step += 1
                 sum += Double(loss); seen += 1
                 try hooks.afterStep?(self, StepReport(epoch: state.epoch, step: state.step, batch: state.batchInEpoch,
-                                                      batches: batches.count, loss: loss, epochLoss: sum / Double(seen)))
+                                                      batches: batches.count, loss: loss, epochLoss: sum / Double(seen),
+                                                      communicationSeconds: communicationSeconds))
                 if let every = plan.saveEvery, state.step % every == 0 { try save() }
                 if let every = plan.valEvery, state.step % every == 0 { try validate("step \(state.step)") }
                 if stopAgreed { outcome = .interrupted; break epochLoop }
@@ -231,7 +235,9 @@ public final class Trainer {
         be.scale(total, weight, fused.pointer)
         let flags = parameters.map { $0.grad == nil ? Float(0) : 1 } + [loss * weight, hooks.stopRequested() ? 1 : 0]
         flags.withUnsafeBufferPointer { be.upload($0, to: fused.pointer + total) }
+        let started = DispatchTime.now().uptimeNanoseconds
         try communicator.allReduceSum(fused)
+        communicationSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         var sums = [Float](repeating: 0, count: tail)
         sums.withUnsafeMutableBufferPointer { be.download(fused.pointer + total, tail, into: $0) }
         offset = 0
