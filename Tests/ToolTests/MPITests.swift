@@ -197,6 +197,17 @@ struct MPITests {
         #expect(a != nil && a == b, "the two-host checkpoint differs from the local one")
     }
 
+    /// Every rank sees the summed NaN loss at the same step: rank 0 alone reports, no abort.
+    @Test(.enabled(if: MPI.available, MPI.missing))
+    func nanStopsEveryRankWithOneMessage() throws {
+        let k = Self.kinds[0], data = try stream(k)
+        let r = try MPI.run(2, k.args + ["--lr", "1e30", "-o", Pipeline.tempPath("nan.ckpt"), data])
+        #expect(r.status == 1)
+        let lines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("fit: ") && $0.lowercased().contains("nan") }
+        #expect(lines.count == 1, "\(r.stderr)")
+        #expect(!r.stderr.contains("rank 1 of 2") && !r.stderr.contains("MPI_ABORT"), "\(r.stderr)")
+    }
+
     @Test(.enabled(if: MPI.available, MPI.missing))
     func standardInputIsRefused() throws {
         let r = try MPI.run(2, Self.kinds[0].args + ["-o", Pipeline.tempPath("x.ckpt"), "-"])
@@ -234,7 +245,7 @@ struct MPITests {
         #expect(waitEnd(p, within: 10), "the job went on after a rank was killed")
         #expect(p.terminationStatus != 0, "\((try? String(contentsOfFile: err, encoding: .utf8)) ?? "")")
         let saved = try Checkpoint.load(ckpt)
-        #expect(saved.train.step > 0 && saved.train.step % 10 == 0)
+        #expect(saved.train.step > 0)  // the last checkpoint written: every 10 steps and at each epoch's end
         let resumed = Pipeline.tempPath("resumed.ckpt")
         let r = try Pipeline.run("fit", ["--resume", ckpt, "--epochs", "1000000", "--max-steps", "\(saved.train.step + 3)", "-o", resumed, data])
         #expect(r.status == 0, "\(r.stderr)")
