@@ -69,7 +69,10 @@ public final class ByteOutput {
         defer { closedir(dir) }
         let prefix = base + ".tmp-"
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            // d_name read through a pointer up to its NUL: readdir's record may be shorter than
+            // struct dirent, so copying the struct (entry.pointee) can read past the buffer
+            let name = String(cString: (UnsafeRawPointer(entry) + MemoryLayout<dirent>.offset(of: \dirent.d_name)!)
+                .assumingMemoryBound(to: CChar.self))
             guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count)), pid != getpid(), pid > 0 else { continue }
             if kill(pid, 0) != 0 && errno == ESRCH { unlink(dirPath + name) }
         }
