@@ -44,7 +44,9 @@ let package = Package(
         // Model specs and presets, checkpoints, the training loop: what fit/predict/sample/ppl share.
         .target(name: "Models", dependencies: ["NN", "TensorStream"]),
         // The stream format: records, reader, writer, meta.
-        .target(name: "TensorStream", dependencies: ["CZlib"]),
+        .target(name: "TensorStream", dependencies: ["CZlib"], plugins: ["VersionStamp"]),
+        // Writes the commit of the build into TensorStream (RecurVersion), before each build.
+        .plugin(name: "VersionStamp", capability: .buildTool()),
         // What every tool shares: argument conventions, errors, inputs and outputs.
         .target(name: "ToolKit", dependencies: [
             "TensorStream", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -55,7 +57,10 @@ let package = Package(
         .executableTarget(name: "seqinfo", dependencies: ["ToolKit"]),
         // The processes a training run is spread over: this one alone, or an MPI job.
         .target(name: "Communicators", dependencies: ["Models", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
-        .executableTarget(name: "fit", dependencies: ["ToolKit", "Models", "Communicators"]),
+        .executableTarget(name: "fit", dependencies: ["ToolKit", "Models", "Communicators", "Plot"]),
+        // Pictures of training: SVG line charts, sparklines, fit's log read back.
+        .target(name: "Plot"),
+        .executableTarget(name: "seqplot", dependencies: ["Plot", "ToolKit", "TensorStream"]),
         .executableTarget(name: "predict", dependencies: ["ToolKit", "Models"]),
         .executableTarget(name: "sample", dependencies: ["ToolKit", "Models", "TextKit"]),
         .executableTarget(name: "ppl", dependencies: ["ToolKit", "Models"]),
@@ -66,7 +71,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "recur-bench", dependencies: [
-            "NN", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "NN", "ToolKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Audio decoding (libsndfile), resampling, silence trimming, log-mel features.
         .target(name: "AudioKit", dependencies: ["CSndFile"]),
@@ -79,7 +84,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TensorCPU", "TensorCUDA", "CKernels", "KernelTestSupport"]),
         .testTarget(name: "TensorStreamTests", dependencies: ["TensorStream", "ToolKit"]),
         .testTarget(name: "ToolTests", dependencies: [
-            "TensorStream", "Models", "Communicators", "KernelTestSupport", "charidx", "num2seq", "batch", "seqinfo", "fit", "predict", "sample", "ppl", "tok", "wav2seq",
+            "TensorStream", "Models", "Communicators", "KernelTestSupport", "charidx", "num2seq", "batch", "seqinfo", "fit", "predict", "sample", "ppl", "tok", "wav2seq", "seqplot", "recur-bench", "Plot",
         ]),
         .testTarget(name: "NNTests", dependencies: ["NN", "KernelTestSupport"], resources: [.copy("Fixtures")]),
         // Depends on the wav2seq executable so that it is built before its end-to-end tests run.

@@ -106,6 +106,7 @@ public struct Checkpoint {
         var r = Record(kind: .model)
         for (k, v) in dataMeta where k != "tools" { r.metadata[k] = v }
         r.metadata["format"] = Self.format
+        r.metadata["recur_version"] = RecurVersion.description
         r.metadata["spec"] = try json(model.spec)
         r.metadata["optimizer"] = try json(optimizer)
         var train = self.train

@@ -81,18 +81,21 @@ public enum Presets {
     public static let names = ["rnn4", "audio-gru", "sst-gru", "hello", "names-bigru", "charlm", "charlm-rnn",
                                "mnist-lstm", "sine", "imdb-bilstm", "wordlm"]
 
+    /// The presets as a table for help text (78 columns; [NNN]: the seed workload it
+    /// reproduces).
     public static let help = """
-        rnn4         4 stacked RNNs 1→16→32→64→128, ReLU + AvgPool1d(7,5) after each, Linear(flatten, classes)  [seed 000]
-        audio-gru    log-mel frames → GRU(128) → Linear(128, classes) on the last state (recommended for audio)
-        sst-gru      Embedding(V,100) → GRU(512) → Linear(512, classes)  [seed 000]
-        hello        Embedding(V,10) → 2-layer RNN(8) → Linear(8, V) per step  [seed 001]
-        names-bigru  Embedding(V,100) → 2-layer bidirectional GRU(100), packed → Linear(200, classes)  [seed 001]
-        charlm       Embedding(V,256) → LSTM(256) → Linear(256, V) per step  [seed 002]
-        charlm-rnn   Embedding(V,256) → RNN(256) → Linear(256, V) per step  [seed 002]
-        mnist-lstm   rows as steps → LSTM(64) → Linear(64, classes) on the last step  [seed 003]
-        sine         RNN(1,16), state carried → Linear(16,1) per step, MSE  [seeds 003, 004]
-        imdb-bilstm  Embedding(V,100) → 2-layer bidirectional LSTM(256), dropout 0.5 → Linear(512,1), BCE  [seed 004]
-        wordlm       Embedding(V,256) → 2-layer LSTM(256), dropout 0.2 → Linear(256, V) per step (word LM, tok --steps)
+          rnn4         4 RNNs 1→16→32→64→128, ReLU+AvgPool1d(7,5) each, Linear  [000]
+          audio-gru    log-mel frames → GRU(128) → Linear, last state (for audio)
+          sst-gru      Embedding(V,100) → GRU(512) → Linear(512, classes)  [000]
+          hello        Embedding(V,10) → 2-layer RNN(8) → Linear per step  [001]
+          names-bigru  Embedding(V,100) → 2-layer BiGRU(100), packed → Linear  [001]
+          charlm       Embedding(V,256) → LSTM(256) → Linear(256, V) per step  [002]
+          charlm-rnn   Embedding(V,256) → RNN(256) → Linear(256, V) per step  [002]
+          mnist-lstm   rows as steps → LSTM(64) → Linear, last step  [003]
+          sine         RNN(1,16), state carried → Linear(16,1) per step, MSE [003,004]
+          imdb-bilstm  Embedding(V,100) → 2-layer BiLSTM(256), dropout 0.5, BCE  [004]
+          wordlm       Embedding(V,256) → 2-layer LSTM(256), dropout 0.2, per step
+        [NNN]: the seed workload the preset reproduces.
         """
 
     /// The preset called `name`, sized for a stream with this vocabulary/classes/features.

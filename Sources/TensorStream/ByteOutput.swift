@@ -15,6 +15,20 @@ public final class ByteOutput {
     private var buffer = [UInt8]()
     private var committed = false
 
+    /// `path` nil or "-": standard output. `binary`: the bytes are a stream or a checkpoint,
+    /// which a terminal would only garble: refused there, as gzip refuses.
+    public convenience init(path: String?, binary: Bool) throws {
+        if binary, path == nil || path == "-" { try Self.refuseTerminal() }
+        try self.init(path: path)
+    }
+
+    /// Throws when standard output is a terminal (for binary output).
+    public static func refuseTerminal() throws {
+        if isatty(1) != 0 {
+            throw StreamError("not writing a binary stream to a terminal; redirect it (> file), pipe it (| seqinfo) or give -o FILE")
+        }
+    }
+
     /// `path` nil or "-": standard output.
     public init(path: String?) throws {
         var st = stat()

@@ -41,11 +41,15 @@ public struct StreamMeta: Sendable, Equatable {
     }
 
     /// Appends a tool invocation to `tools`.
-    public mutating func addTool(_ command: String) { tools = tools + [command] }
+    /// Adds a command line to the provenance, and the version of recur that ran it.
+    public mutating func addTool(_ command: String) {
+        tools = tools + [command]
+        fields["recur_version"] = RecurVersion.description
+    }
 
     /// The first field (other than `tools`) on which two metas differ, or nil.
     public static func disagreement(_ a: [String: String], _ b: [String: String]) -> String? {
-        for key in Set(a.keys).union(b.keys).sorted() where key != "tools" && a[key] != b[key] { return key }
+        for key in Set(a.keys).union(b.keys).sorted() where key != "tools" && key != "recur_version" && a[key] != b[key] { return key }
         return nil
     }
 

@@ -131,7 +131,8 @@ public struct OutputOptions: ParsableArguments {
 
     public init() {}
 
-    public func open() throws -> ByteOutput { try ByteOutput(path: output) }
+    /// The output for a binary stream (refused on a terminal).
+    public func open() throws -> ByteOutput { try ByteOutput(path: output, binary: true) }
 }
 
 /// Writes `text` to standard output and flushes it; a failed write (a full disk,

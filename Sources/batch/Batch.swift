@@ -9,17 +9,20 @@ struct Batch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batch",
         abstract: "Group examples into padded batches: x [B,T,…], len [B], y [B] or [B,T].",
+        usage: "batch [options] [<inputs> ...]",
         discussion: """
             Without --shuffle it streams: memory holds one batch (or one --bucket pool), \
             whatever the stream's length. Integer inputs are padded with the meta's pad_id \
             (or --pad), float inputs with 0; per-step integer targets with -100 (ignored by \
             the loss), float targets with 0. `len` holds each example's own length.
 
-            Examples:
-              wav2seq --length 4000 data/*.wav | batch --size 8 --shuffle --seed 1 | fit --model rnn4
-              charidx --labels names.tsv | batch --size 256 --bucket 20 --sort | fit --model names-bigru
-              tok --vocab vocab.txt --length 15 < sst.tsv | batch --size 8 --buffer 10000
-            """)
+            \(Help.examples([
+                "wav2seq --length 4000 data/*.wav | batch --size 8 --shuffle --seed 1 | fit --model rnn4",
+                "charidx --labels names.tsv | batch --size 256 --bucket 20 --sort | fit --model names-bigru",
+                "tok --vocab vocab.txt --length 15 < sst.tsv | batch --size 8 --buffer 10000",
+            ]))
+            """,
+        version: RecurVersion.line("batch"))
 
     @Argument(help: "Streams of examples; none or '-' reads standard input.") var inputs: [String] = []
     @OptionGroup var out: OutputOptions

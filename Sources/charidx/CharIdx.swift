@@ -20,13 +20,18 @@ struct CharIdx: ParsableCommand {
             With --vocab-from and one example per line, each line is written as it is read: \
             from a pipe, every line's record leaves before the next line arrives.
 
-            Examples:
-              charidx --steps 35 < lyrics.txt > lm.stream                       # random windows
-              charidx --steps 35 --sampling sequential --batch 32 corpus.txt     # for state carrying
-              charidx --labels names.tsv.gz > names.stream                       # label<TAB>text lines
-              charidx --vocab-from lm.ckpt --steps 35 heldout.txt | ppl lm.ckpt
-              tail -f queries.txt | charidx --vocab-from names.ckpt | predict names.ckpt
-            """)
+            \(Help.examples([
+                "# random windows",
+                "charidx --steps 35 < lyrics.txt > lm.stream",
+                "# for state carrying",
+                "charidx --steps 35 --sampling sequential --batch 32 corpus.txt",
+                "# label<TAB>text lines",
+                "charidx --labels names.tsv.gz > names.stream",
+                "charidx --vocab-from lm.ckpt --steps 35 heldout.txt | ppl lm.ckpt",
+                "tail -f queries.txt | charidx --vocab-from names.ckpt | predict names.ckpt",
+            ]))
+            """,
+        version: RecurVersion.line("charidx"))
 
     @Argument(help: "Text files (.gz read transparently); none or '-' reads standard input.")
     var inputs: [String] = []

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Communicators
+import Plot
 import Models
 import NN
 import Tensor
@@ -36,6 +37,17 @@ struct Fit: ParsableCommand {
             CMVN, vocabulary, classes, …): a --val stream, or the stream of a --resume, made \
             with another front-end is refused, naming the field.
 
+            --log FILE appends one JSON object per line (seqplot draws them), by "event":
+              step   after each step: epoch, step, loss, progress, seconds
+                     (and allreduce_seconds under mpirun)
+              epoch  after each epoch: epoch, step, train_loss, progress,
+                     epoch_seconds, seconds
+              valid  after each validation: epoch, step, loss, accuracy (null
+                     for regressors), progress, seconds
+            epoch counts from 1 (the epoch the event belongs to); progress is the epochs \
+            done with the fraction of the current one; seconds count from the start of \
+            the run. --log - writes the lines to standard output.
+
             Under mpirun (a build with the MPI trait), N processes train one model: --batch is \
             the global batch, each rank takes its share of every batch's rows, one all-reduce \
             per step sums the gradients, rank 0 logs and writes -o. N ranks give the parameters \
@@ -43,18 +55,20 @@ struct Fit: ParsableCommand {
             SIGUSR1 to mpirun stops every rank at the same step with a checkpoint. A build \
             without MPI started by mpirun refuses.
 
-            Examples:
-              wav2seq --length 4000 train/*.wav | fit --model rnn4 --epochs 5 -o digits.ckpt
-              charidx --steps 35 train.txt | fit --model charlm --clip 5 --val valid.stream -o lm.ckpt
-              fit --resume lm.ckpt --epochs 4 -o lm.ckpt train.stream
-              mpirun -np 4 --hostfile hosts fit --model charlm --batch 128 -o lm.ckpt train.stream
+            \(Help.examples([
+                "wav2seq --length 4000 train/*.wav | fit --model rnn4 --epochs 5 -o digits.ckpt",
+                "charidx --steps 35 train.txt | fit --model charlm --clip 5 --val valid.stream -o lm.ckpt",
+                "fit --resume lm.ckpt --epochs 4 -o lm.ckpt train.stream",
+                "mpirun -np 4 --hostfile hosts fit --model charlm --batch 128 -o lm.ckpt train.stream",
+            ]))
             Interrupt (Ctrl-C) writes the checkpoint and exits; a NaN loss stops with the last good one kept.
-            """)
+            """,
+        version: RecurVersion.line("fit"))
 
     @Argument(help: "Training streams; none or '-' reads standard input.") var inputs: [String] = []
     @Option(name: .shortAndLong, help: "Checkpoint file (written atomically; default: standard output at the end).")
     var output: String?
-    @Option(help: "A preset model (see above).") var model: String?
+    @Option(help: "A preset model (see above).", completion: .list(Presets.names)) var model: String?
     @Option(help: "Recurrent cell: rnn_tanh, rnn_relu, gru, lstm.") var cell: CellKind?
     @Option(help: "Hidden size per layer, comma-separated (e.g. 128,128).") var hidden: String?
     @Option(help: "Embedding size (id inputs).") var embed: Int?
@@ -162,6 +176,7 @@ struct Fit: ParsableCommand {
         }
         // Where the results go is checked before any training: a run must not be lost at the end.
         if rank0, let output { try Self.checkWritable(output) }
+        if rank0, output == nil || output == "-" { try ByteOutput.refuseTerminal() }  // before training, not after
         let logFile = rank0 ? try log.map { try LogFile($0) } : nil
         let data = try Dataset(try StreamReader(try openInputs(inputs)))
         let valData = try val.map { try Dataset(try StreamReader(try openInputs([$0]))) }
@@ -220,18 +235,21 @@ struct Fit: ParsableCommand {
                               plan: plan, communicator: world)
         let interrupt = Interrupt()
         let progress = Progress(enabled: rank0 && isatty(2) != 0)
-        var epochStart = Date()
         let runStart = Date()
         trainer.hooks.stopRequested = { interrupt.happened }
         trainer.hooks.writeCheckpoint = { record in
-            let out = try ByteOutput(path: output)
+            let out = try ByteOutput(path: output, binary: true)
             try out.write(Codec.encode(record))
             try out.commit()
         }
+        var losses = [Double]()  // for the sparkline at the end
         trainer.hooks.afterStep = { _, r in
-            progress.show(epoch: r.epoch + 1, of: epochs, batch: r.batch, of: r.batches, loss: r.epochLoss, since: epochStart)
+            let left = (r.batches - r.batch) + (epochs - r.epoch) * r.batches
+            progress.show(epoch: r.epoch, of: epochs, batch: r.batch, of: r.batches, loss: r.epochLoss, examples: r.examples,
+                          stepsLeft: maxSteps.map { min(left, max(0, $0 - r.step)) } ?? left)
+            losses.append(Double(r.loss))
             var fields: [String: Any] = ["event": "step", "epoch": r.epoch, "step": r.step, "loss": Double(r.loss),
-                                         "seconds": Date().timeIntervalSince(runStart)]
+                                         "progress": r.progress, "seconds": Date().timeIntervalSince(runStart)]
             if world.size > 1 { fields["allreduce_seconds"] = r.communicationSeconds }
             try logFile?.write(fields)
         }
@@ -240,14 +258,15 @@ struct Fit: ParsableCommand {
             say("epoch \(r.epoch)/\(epochs): train loss \(String(format: "%.4f", r.trainLoss))"
                 + (spec.task == "lm" ? String(format: " (ppl %.2f)", exp(r.trainLoss)) : "")
                 + String(format: ", %.1f s", r.seconds))
-            try logFile?.write(["event": "epoch", "epoch": r.epoch, "step": r.step, "train_loss": r.trainLoss, "seconds": r.seconds])
-            epochStart = Date()
+            try logFile?.write(["event": "epoch", "epoch": r.epoch, "step": r.step, "train_loss": r.trainLoss,
+                                "progress": Double(r.epoch), "epoch_seconds": r.seconds, "seconds": Date().timeIntervalSince(runStart)])
         }
-        trainer.hooks.atValidation = { t, label, m in
+        trainer.hooks.atValidation = { _, r in
             progress.clear()
-            say("  \(label) valid: \(describe(m, spec))")
-            try logFile?.write(["event": "valid", "epoch": t.state.epoch, "step": t.state.step, "loss": m.loss,
-                                "accuracy": spec.loss == .mse ? Double.nan : m.accuracy])
+            say("  \(r.label) valid: \(describe(r.metrics, spec))")
+            try logFile?.write(["event": "valid", "epoch": r.epoch, "step": r.step, "loss": r.metrics.loss,
+                                "accuracy": spec.loss == .mse ? Double.nan : r.metrics.accuracy,
+                                "progress": r.progress, "seconds": Date().timeIntervalSince(runStart)])
         }
 
         say("fit: \(spec.name) (\(spec.cell.rawValue), \(net.parameterCount) parameters), \(data.count) training examples"
@@ -264,11 +283,19 @@ struct Fit: ParsableCommand {
         }
         progress.clear()
         switch outcome {
-        case .interrupted: say("fit: interrupted at step \(trainer.state.step); checkpoint written" + (output.map { " to \($0)" } ?? ""))
+        case .interrupted:
+            say("fit: interrupted at step \(trainer.state.step); checkpoint written" + (output.map { " to \($0)" } ?? ""))
+            if let output {
+                let streams = (inputs + (val.map { ["--val", $0] } ?? [])).joined(separator: " ")
+                say("fit: resume with: fit --resume \(output) --epochs \(epochs) -o \(output) \(streams)")
+            }
         case .reachedMaxSteps: say("fit: reached --max-steps")
         case .finished: break
         }
         if trainer.best != nil { say(String(format: "fit: kept the best validation loss %.4f", trainer.state.bestValidLoss ?? .nan)) }
+        if progress.enabled, losses.count >= 2 {
+            say(String(format: "loss %@  %.4f → %.4f over %d steps", sparkline(losses), losses.first!, losses.last!, losses.count))
+        }
         return outcome
     }
 

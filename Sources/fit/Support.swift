@@ -21,20 +21,38 @@ final class Interrupt: @unchecked Sendable {
     var happened: Bool { Interrupt.flag != 0 }
 }
 
-/// A one-line progress bar with ETA on stderr, only when stderr is a terminal.
-struct Progress {
+/// A one-line progress bar on stderr, only when stderr is a terminal: the epoch's
+/// progress, the mean loss, examples per second and the time left for the whole run.
+final class Progress {
     let enabled: Bool
-    func show(epoch: Int, of epochs: Int, batch: Int, of batches: Int, loss: Double, since start: Date) {
+    private let start = Date()
+    private var steps = 0, examples = 0
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    /// After a step: `stepsLeft` is the steps still to take in the whole run.
+    func show(epoch: Int, of epochs: Int, batch: Int, of batches: Int, loss: Double, examples: Int, stepsLeft: Int) {
+        steps += 1
+        self.examples += examples
         guard enabled else { return }
-        let done = Double(batch) / Double(max(batches, 1))
-        let width = 30, filled = Int(done * Double(width))
         let elapsed = Date().timeIntervalSince(start)
-        let eta = done > 0 ? elapsed / done - elapsed : 0
+        let done = Double(batch) / Double(max(batches, 1))
+        let width = 24, filled = min(width, Int(done * Double(width)))
+        let eta = Int(elapsed / Double(steps) * Double(stepsLeft))
         let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
-        let line = String(format: "\repoch %d/%d [%@] %d/%d loss %.4f ETA %d:%02d ", epoch, epochs, bar, batch, batches,
-                          loss, Int(eta) / 60, Int(eta) % 60)
+        let rate = Double(self.examples) / max(elapsed, 1e-9)
+        let line = String(format: "\repoch %d/%d [%@] %d/%d loss %.4f %@ ex/s ETA %@ ", epoch, epochs, bar, batch, batches,
+                          loss, rate >= 1000 ? String(format: "%.0f", rate) : String(format: "%.1f", rate), Self.clock(eta))
         FileHandle.standardError.write(Data(line.utf8))
     }
+
+    /// "1:05:09", "5:09".
+    static func clock(_ seconds: Int) -> String {
+        seconds >= 3600 ? String(format: "%d:%02d:%02d", seconds / 3600, seconds / 60 % 60, seconds % 60)
+            : String(format: "%d:%02d", seconds / 60, seconds % 60)
+    }
+
+    /// Erases the bar (and a ^C the terminal echoed on it), so the next message starts a fresh line.
     func clear() {
         guard enabled else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))

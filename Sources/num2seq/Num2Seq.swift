@@ -13,11 +13,13 @@ struct Num2Seq: ParsableCommand {
             with y its label. Time series: windows of --window values, x [W,1] = s[i..<i+W] and \
             y [W,1] = s[i+1...i+W] (next-value targets). .gz inputs are read transparently.
 
-            Examples:
-              num2seq --idx train-images-idx3-ubyte.gz --idx-labels train-labels-idx1-ubyte.gz > mnist.stream
-              num2seq --csv mnist_5k.csv.gz --label-column last --shape 28x28 > mnist5k.stream
-              num2seq --series sine.csv --window 49 --stride 1 > sine.stream
-            """)
+            \(Help.examples([
+                "num2seq --idx train-images-idx3-ubyte.gz --idx-labels train-labels-idx1-ubyte.gz > mnist.stream",
+                "num2seq --csv mnist_5k.csv.gz --label-column last --shape 28x28 > mnist5k.stream",
+                "num2seq --series sine.csv --window 49 --stride 1 > sine.stream",
+            ]))
+            """,
+        version: RecurVersion.line("num2seq"))
 
     @Option(help: "IDX image file (idx3-ubyte: [N, rows, cols] bytes).") var idx: String?
     @Option(help: "IDX label file (idx1-ubyte) matching --idx.") var idxLabels: String?

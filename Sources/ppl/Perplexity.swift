@@ -11,6 +11,7 @@ struct Perplexity: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ppl",
         abstract: "Perplexity and bits per token of a stream under a language model.",
+        usage: "ppl [options] <checkpoint> [<inputs> ...]",
         discussion: """
             The stream must use the model's vocabulary (make it with charidx or tok \
             --vocab-from CKPT). Perplexity is exp of the mean cross-entropy per predicted \
@@ -26,12 +27,14 @@ struct Perplexity: ParsableCommand {
             predicted, the unknown ones and the perplexity; then a total line. From a pipe, \
             each line is answered as it arrives.
 
-            Examples:
-              charidx --vocab-from lm.ckpt --steps 35 heldout.txt | ppl lm.ckpt
-              charidx --vocab-from lm.ckpt heldout.txt | ppl --per-line lm.ckpt
-              echo 'to be or not to be' | tok --vocab-from words.ckpt | ppl --per-line words.ckpt
-              ppl --json lm.ckpt heldout.stream | jq .perplexity
-            """)
+            \(Help.examples([
+                "charidx --vocab-from lm.ckpt --steps 35 heldout.txt | ppl lm.ckpt",
+                "charidx --vocab-from lm.ckpt heldout.txt | ppl --per-line lm.ckpt",
+                "echo 'to be or not to be' | tok --vocab-from words.ckpt | ppl --per-line words.ckpt",
+                "ppl --json lm.ckpt heldout.stream | jq .perplexity",
+            ]))
+            """,
+        version: RecurVersion.line("ppl"))
 
     @Argument(help: "The checkpoint (task lm or tag).") var checkpoint: String
     @Argument(help: "Streams; none or '-' reads standard input.") var inputs: [String] = []

@@ -11,6 +11,7 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
         abstract: "Apply a trained model to a stream; write predictions as TSV, accuracy on stderr.",
+        usage: "predict [options] <checkpoint> [<inputs> ...]",
         discussion: """
             The TSV starts with a header line naming its columns. Classifiers print: id, \
             predicted class, its probability, the true class when the stream has labels, and \
@@ -28,13 +29,15 @@ struct Predict: ParsableCommand {
             From a pipe, each example is answered as soon as it arrives; from a file, in \
             batches.
 
-            Examples:
-              wav2seq --like digits.ckpt --no-label myclip.wav | predict digits.ckpt
-              wav2seq --like digits.ckpt test/*.wav | predict digits.ckpt --json > metrics.json
-              tail -f queries.txt | charidx --vocab-from names.ckpt | predict names.ckpt
-              charidx --vocab-from names.ckpt --labels test.tsv | predict names.ckpt --probs > probs.tsv
-              num2seq --series sine.csv --window 49 | predict sine.ckpt --forecast 49
-            """)
+            \(Help.examples([
+                "wav2seq --like digits.ckpt --no-label myclip.wav | predict digits.ckpt",
+                "wav2seq --like digits.ckpt test/*.wav | predict digits.ckpt --json > metrics.json",
+                "tail -f queries.txt | charidx --vocab-from names.ckpt | predict names.ckpt",
+                "charidx --vocab-from names.ckpt --labels test.tsv | predict names.ckpt --probs > probs.tsv",
+                "num2seq --series sine.csv --window 49 | predict sine.ckpt --forecast 49",
+            ]))
+            """,
+        version: RecurVersion.line("predict"))
 
     @Argument(help: "The checkpoint.") var checkpoint: String
     @Argument(help: "Streams; none or '-' reads standard input.") var inputs: [String] = []

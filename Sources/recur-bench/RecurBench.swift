@@ -1,4 +1,6 @@
 import ArgumentParser
+import ToolKit
+import TensorStream
 import Foundation
 import NN
 import Tensor
@@ -11,11 +13,14 @@ struct RecurBench: ParsableCommand {
         abstract: "Time recur on the workloads of the PyTorch CPU anchor benchmark.",
         discussion: """
             Prints one JSON line per (workload, phase), with the fields of the anchor's bench.py.
-            Examples:
-              recur-bench rnn4 lstm-mnist
-              recur-bench all --threads 1 --phase train
-              scripts/bench-side-by-side        # recur and PyTorch, ratio table
-            """)
+            \(Help.examples([
+                "recur-bench rnn4 lstm-mnist",
+                "recur-bench all --threads 1 --phase train",
+                "# recur and PyTorch, ratio table",
+                "scripts/bench-side-by-side",
+            ]))
+            """,
+        version: RecurVersion.line("recur-bench"))
 
     static let names = ["rnn4", "gru-sst", "gru-sst-fused", "lstm-mnist", "names-bigru", "char-lstm",
                         "char-lstm-sample", "imdb-bilstm-200", "imdb-bilstm-400", "sine", "hello"]

@@ -12,15 +12,18 @@ struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
         abstract: "Generate text from a language-model checkpoint.",
+        usage: "sample [options] <checkpoint>",
         discussion: """
             The prime text runs through the model first; then each next token is drawn from \
             softmax(logits / temperature), restricted to the --top-k most likely (or the most \
             likely one with --greedy), and fed back. Text is written as it is generated.
 
-            Examples:
-              sample lm.ckpt --prime '窗外的' --length 100 --temperature 0.8
-              sample shakespeare.ckpt --prime 'ROMEO:' --top-k 5 --seed 3 | tee out.txt
-            """)
+            \(Help.examples([
+                "sample lm.ckpt --prime '窗外的' --length 100 --temperature 0.8",
+                "sample shakespeare.ckpt --prime 'ROMEO:' --top-k 5 --seed 3 | tee out.txt",
+            ]))
+            """,
+        version: RecurVersion.line("sample"))
 
     @Argument(help: "The checkpoint (task lm).") var checkpoint: String
     @Option(help: "Text to start from.") var prime = ""

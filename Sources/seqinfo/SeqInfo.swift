@@ -9,13 +9,16 @@ struct SeqInfo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seqinfo",
         abstract: "Summarise a tensor stream or checkpoint: meta, records, shapes, labels, first records.",
+        usage: "seqinfo [options] [<inputs> ...]",
         discussion: """
-            Examples:
-              wav2seq data/*.wav | seqinfo
-              seqinfo --head 5 train.stream
-              seqinfo model.ckpt
-              seqinfo --json test.stream | jq .examples
-            """)
+            \(Help.examples([
+                "wav2seq data/*.wav | seqinfo",
+                "seqinfo --head 5 train.stream",
+                "seqinfo model.ckpt",
+                "seqinfo --json test.stream | jq .examples",
+            ]))
+            """,
+        version: RecurVersion.line("seqinfo"))
 
     @Argument(help: "Streams; none or '-' reads standard input.") var inputs: [String] = []
     @Option(help: "Show the first N records.") var head = 3

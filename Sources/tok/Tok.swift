@@ -11,27 +11,31 @@ struct Tok: ParsableCommand {
         commandName: "tok",
         abstract: "Turn text lines, or label<TAB>text lines, into token ids (a tensor stream).",
         discussion: """
-            One example per non-empty line: x = int32 token ids [T], y = int32 class id [1]
-            with --labels, id = "file:line". The stream starts with a meta record holding the
+            One example per non-empty line: x = int32 token ids [T], y = int32 class id [1] \
+            with --labels, id = "file:line". The stream starts with a meta record holding the \
             vocabulary, the classes, pad_id, unk_id and the command line.
 
             Three ways to tokenise:
-              --vocab vocab.txt      BERT WordPiece with a vocab.txt (bert-base-uncased rules:
-                                     clean, lower-case, strip accents, split punctuation and
-                                     CJK ideographs, greedy longest-match ## pieces); ids match
-                                     HuggingFace BertWordPieceTokenizer without special tokens.
-                                     Streams line by line.
-              (no vocabulary)        words (whitespace; punctuation and CJK ideographs are words
-                                     of their own), vocabulary built from the input: <pad>=0,
-                                     <unk>=1, then the most frequent words. Reads all input into
-                                     memory first (two passes).
-              --word-vocab FILE      words, with a vocabulary written earlier by --vocab-out.
-                                     Streams line by line.
-              --vocab-from MODEL     as the checkpoint or stream MODEL was made: its tokenizer,
-                                     vocabulary, lower-casing, --special, --length and classes
-                                     (lines need no label column). Streams line by line.
-            Streaming from a pipe, each line's record is written before the next line arrives.
-            With --labels and no --classes, all input is read first to find the classes.
+              --vocab vocab.txt   BERT WordPiece with a vocab.txt (bert-base-uncased
+                                  rules: clean, lower-case, strip accents, split
+                                  punctuation and CJK ideographs, greedy longest-
+                                  match ## pieces); ids match HuggingFace's
+                                  BertWordPieceTokenizer without special tokens.
+                                  Streams line by line.
+              (no vocabulary)     words (whitespace; punctuation and CJK ideographs
+                                  are words of their own), vocabulary built from
+                                  the input: <pad>=0, <unk>=1, then the most
+                                  frequent words. Reads all input first.
+              --word-vocab FILE   words, with a vocabulary written earlier by
+                                  --vocab-out. Streams line by line.
+              --vocab-from MODEL  as the checkpoint or stream MODEL was made: its
+                                  tokenizer, vocabulary, lower-casing, --special,
+                                  --length and classes (lines need no label
+                                  column). Streams line by line.
+
+            Streaming from a pipe, each line's record is written before the next line \
+            arrives. With --labels and no --classes, all input is read first to find the \
+            classes.
 
             With --steps N the lines are one long text for a word language model: each line's \
             tokens, then an end-of-line token (<eos> for words, [SEP] for WordPiece), cut into \
@@ -39,14 +43,16 @@ struct Tok: ParsableCommand {
             random (shuffled non-overlapping windows) or sequential, with --batch B stripes \
             for state carrying. Reads all input first.
 
-            Examples:
-              tok --vocab vocab.txt --labels --length 15 < sst2.tsv | fit --model sst-gru > sst.ckpt
-              tok --vocab vocab.txt --special --length 64 reviews.txt.gz -o reviews.stream
-              tok --labels --lower --max-size 10000 --vocab-out words.txt train.tsv -o train.stream
-              tok --labels --lower --word-vocab words.txt --classes neg,pos test.tsv -o test.stream
-              tok --lower --max-size 10000 --vocab-out words.txt --steps 35 train.txt | fit --model wordlm -o lm.ckpt
-              tail -f reviews.txt | tok --vocab-from sst.ckpt | predict sst.ckpt
-            """)
+            \(Help.examples([
+                "tok --vocab vocab.txt --labels --length 15 < sst2.tsv | fit --model sst-gru > sst.ckpt",
+                "tok --vocab vocab.txt --special --length 64 reviews.txt.gz -o reviews.stream",
+                "tok --labels --lower --max-size 10000 --vocab-out words.txt train.tsv -o train.stream",
+                "tok --labels --lower --word-vocab words.txt --classes neg,pos test.tsv -o test.stream",
+                "tok --lower --max-size 10000 --vocab-out words.txt --steps 35 train.txt | fit --model wordlm -o lm.ckpt",
+                "tail -f reviews.txt | tok --vocab-from sst.ckpt | predict sst.ckpt",
+            ]))
+            """,
+        version: RecurVersion.line("tok"))
 
     @Argument(help: "Text files ('-' or none: standard input; gzip is read transparently).")
     var files: [String] = []

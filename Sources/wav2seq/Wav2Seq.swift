@@ -37,15 +37,16 @@ struct Wav2Seq: ParsableCommand {
         times faster, so pitch and formants rise by f and it lasts 1/f as long. Such examples \
         carry speed=f in their metadata. Use it on training files only.
 
-        Examples:
-          wav2seq --length 4000 data/train/*.wav > train.stream
-          wav2seq --length 4000 --classes 0,1,2,3,4,5,6,7,8,9 data/test/*.wav -o test.stream
-          find data -name '*.flac' > files.txt; wav2seq --list files.txt --rate 16000 --mel 40 > mel.stream
-          wav2seq --label-dir --rate 16000 --length 16000 speech_commands/*/*.wav > commands.stream
-          wav2seq --label-pattern '^([a-z]+)_' --no-trim clips/*.ogg | batch --size 8 | fit --model rnn4
-          wav2seq --mel 40 --cmvn --speed 0.85,0.93,1,1.08,1.17 train/*.wav -o train.stream
-        """
-    )
+        \(Help.examples([
+            "wav2seq --length 4000 data/train/*.wav > train.stream",
+            "wav2seq --length 4000 --classes 0,1,2,3,4,5,6,7,8,9 data/test/*.wav -o test.stream",
+            "find data -name '*.flac' > files.txt; wav2seq --list files.txt --rate 16000 --mel 40 > mel.stream",
+            "wav2seq --label-dir --rate 16000 --length 16000 speech_commands/*/*.wav > commands.stream",
+            "wav2seq --label-pattern '^([a-z]+)_' --no-trim clips/*.ogg | batch --size 8 | fit --model rnn4",
+            "wav2seq --mel 40 --cmvn --speed 0.85,0.93,1,1.08,1.17 train/*.wav -o train.stream",
+        ]))
+        """,
+        version: RecurVersion.line("wav2seq"))
 
     @Argument(help: ArgumentHelp("Audio files (anything libsndfile reads: WAV, FLAC, OGG/Vorbis, AIFF, ...).", valueName: "file"))
     var files: [String] = []

@@ -25,12 +25,31 @@ public struct TrainingPlan: Sendable {
 
 /// After each step: where training stands, and the step's loss over the whole batch.
 public struct StepReport: Sendable {
+    /// The epoch in progress, counted from 1; the step count; the batch of the epoch
+    /// just taken (from 1) and the epoch's batches.
     public let epoch: Int, step: Int, batch: Int, batches: Int
+    /// Epochs done, with the fraction of this one (1.5: half-way through the second).
+    public var progress: Double { Double(epoch - 1) + Double(batch) / Double(max(batches, 1)) }
     public let loss: Float
+    /// Examples (rows) in the step's batch, over all processes.
+    public let examples: Int
     /// Mean loss of the epoch's steps so far.
     public let epochLoss: Double
     /// Seconds the step spent in the all-reduce (0 for one process).
     public let communicationSeconds: Double
+}
+
+/// After a validation pass.
+public struct ValidationReport: Sendable {
+    /// "epoch 3" or "step 200".
+    public let label: String
+    /// The epoch the pass belongs to, counted from 1 (the one just finished, or in progress).
+    public let epoch: Int
+    public let step: Int
+    /// Epochs done, with the fraction of the one in progress.
+    public let progress: Double
+    /// Summed over the processes.
+    public let metrics: Metrics
 }
 
 /// After each epoch.
@@ -70,9 +89,8 @@ public struct TrainingHooks {
     public var afterStep: ((Trainer, StepReport) throws -> Void)?
     /// After each epoch, before its validation.
     public var afterEpoch: ((Trainer, EpochReport) throws -> Void)?
-    /// After a validation pass (metrics summed over the processes), with its label
-    /// ("epoch 3", "step 200").
-    public var atValidation: ((Trainer, String, Metrics) throws -> Void)?
+    /// After a validation pass.
+    public var atValidation: ((Trainer, ValidationReport) throws -> Void)?
     /// Writes a checkpoint record. Called on rank 0 only, after every process has
     /// checked that the parameters are finite and agree.
     public var writeCheckpoint: ((Record) throws -> Void)?
@@ -167,11 +185,14 @@ public final class Trainer {
                 state.batchInEpoch += 1
                 state.step += 1
                 sum += Double(loss); seen += 1
-                try hooks.afterStep?(self, StepReport(epoch: state.epoch, step: state.step, batch: state.batchInEpoch,
-                                                      batches: batches.count, loss: loss, epochLoss: sum / Double(seen),
+                try hooks.afterStep?(self, StepReport(epoch: state.epoch + 1, step: state.step, batch: state.batchInEpoch,
+                                                      batches: batches.count, loss: loss, examples: b.batchSize, epochLoss: sum / Double(seen),
                                                       communicationSeconds: communicationSeconds))
                 if let every = plan.saveEvery, state.step % every == 0 { try save() }
-                if let every = plan.valEvery, state.step % every == 0 { try validate("step \(state.step)") }
+                if let every = plan.valEvery, state.step % every == 0 {
+                    try validate("step \(state.step)", epoch: state.epoch + 1,
+                                 progress: Double(state.epoch) + Double(state.batchInEpoch) / Double(batches.count))
+                }
                 if stopAgreed { outcome = .interrupted; break epochLoop }
                 if let maxSteps = plan.maxSteps, state.step >= maxSteps { outcome = .reachedMaxSteps; break epochLoop }
             }
@@ -179,7 +200,7 @@ public final class Trainer {
             state.batchInEpoch = 0
             try hooks.afterEpoch?(self, EpochReport(epoch: state.epoch, step: state.step, trainLoss: sum / Double(max(seen, 1)),
                                                     seconds: Date().timeIntervalSince(start)))
-            try validate("epoch \(state.epoch)")
+            try validate("epoch \(state.epoch)", epoch: state.epoch, progress: Double(state.epoch))
             if plan.saveEachEpoch && state.epoch < plan.epochs { try save() }
         }
         if let best {
@@ -250,7 +271,7 @@ public final class Trainer {
 
     /// Evaluates the validation stream (each process its rows of each batch, the sums
     /// all-reduced), reports it, and keeps the best record with `keepBest`.
-    public func validate(_ label: String) throws {
+    public func validate(_ label: String, epoch: Int, progress: Double) throws {
         guard let validation else { return }
         let carried = model.state
         model.training = false
@@ -272,7 +293,7 @@ public final class Trainer {
         }
         model.training = true
         model.state = carried
-        try hooks.atValidation?(self, label, m)
+        try hooks.atValidation?(self, ValidationReport(label: label, epoch: epoch, step: state.step, progress: progress, metrics: m))
         if plan.keepBest, m.loss < (state.bestValidLoss ?? .infinity) {
             state.bestValidLoss = m.loss
             best = try record()
