@@ -213,3 +213,25 @@ public struct Checkpoint {
         return String(decoding: try e.encode(v), as: UTF8.self)
     }
 }
+
+extension SequenceModel {
+    /// Sets every parameter from a record's tensors of the same names (a recur checkpoint,
+    /// or a safetensors file of a PyTorch `state_dict`): every parameter must be there, as
+    /// float32 of its shape and finite; a tensor the model has no parameter for is an error
+    /// (optimiser moments `optim.*` and carried state `state.*` are left out).
+    public func load(parameters record: Record, source: String) throws {
+        let named = namedParameters
+        let names = Set(named.map(\.name))
+        if let extra = record.tensors.map(\.name).sorted().first(where: { !names.contains($0) && !$0.hasPrefix("optim.") && !$0.hasPrefix("state.") }) {
+            throw StreamError("\(source): holds \(extra), which model \(spec.name) has no parameter for (its parameters: \(named.map(\.name).joined(separator: ", ")))")
+        }
+        for (name, t) in named {
+            guard let v = record[name] else { throw StreamError("\(source): lacks \(name) \(t.shape) of model \(spec.name)") }
+            guard v.shape == t.shape, case .f32(let values) = v.values else {
+                throw StreamError("\(source): \(name) is \(v.dtype.rawValue) \(v.shape), model \(spec.name) needs F32 \(t.shape)")
+            }
+            guard values.allSatisfy(\.isFinite) else { throw StreamError("\(source): \(name) holds NaN or infinite values") }
+            t.assign(values)
+        }
+    }
+}

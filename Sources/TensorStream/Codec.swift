@@ -87,7 +87,7 @@ public enum Codec {
     struct Entry { let name: String; let dtype: DType; let shape: [Int]; let begin: Int; let end: Int }
 
     /// Parses and validates a header. `where_` prefixes error messages.
-    static func parseHeader(_ bytes: [UInt8], where_: String) throws -> (kind: RecordKind, meta: [String: String], entries: [Entry], dataBytes: Int) {
+    static func parseHeader(_ bytes: [UInt8], where_: String, defaultKind: RecordKind? = nil) throws -> (kind: RecordKind, meta: [String: String], entries: [Entry], dataBytes: Int) {
         func fail(_ s: String) -> StreamError { StreamError("\(where_): \(s)") }
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: Data(bytes)) }
@@ -101,7 +101,7 @@ public enum Codec {
                 meta[k] = s
             }
         }
-        guard let kindName = meta.removeValue(forKey: "kind") else { throw fail("__metadata__ has no kind") }
+        guard let kindName = meta.removeValue(forKey: "kind") ?? defaultKind?.rawValue else { throw fail("__metadata__ has no kind") }
         guard let kind = RecordKind(rawValue: kindName) else { throw fail("unknown record kind '\(kindName)'") }
         var entries = [Entry]()
         for (name, value) in top where name != "__metadata__" {

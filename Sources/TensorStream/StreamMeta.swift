@@ -40,7 +40,6 @@ public struct StreamMeta: Sendable, Equatable {
         set { fields["tools"] = Self.encodeList(newValue) }
     }
 
-    /// Appends a tool invocation to `tools`.
     /// Adds a command line to the provenance, and the version of recur that ran it.
     public mutating func addTool(_ command: String) {
         tools = tools + [command]

@@ -95,7 +95,7 @@ public final class StreamWriter {
 /// one `model` record, a valid .safetensors file.
 public enum RecordReader {
     /// Reads record number `n` from `current`; nil at a clean end.
-    public static func read(_ current: ByteInput, number n: Int) throws -> Record? {
+    public static func read(_ current: ByteInput, number n: Int, defaultKind: RecordKind? = nil) throws -> Record? {
         let offset = current.offset
         let at = "\(current.name): record \(n) at byte offset \(offset)"
         var lenBytes = [UInt8]()
@@ -109,7 +109,7 @@ public enum RecordReader {
         var header = [UInt8]()
         let h = try current.read(Int(len), into: &header)
         guard h == Int(len) else { throw StreamError("\(at): truncated header: \(h) of \(len) bytes") }
-        let parsed = try Codec.parseHeader(header, where_: at)
+        let parsed = try Codec.parseHeader(header, where_: at, defaultKind: defaultKind)
         // Read the data in chunks so a lying header cannot make us allocate before the bytes exist.
         var data = [UInt8]()
         var remaining = parsed.dataBytes
@@ -129,6 +129,14 @@ public enum RecordReader {
 
 
     /// The one record of the file at `path` (a checkpoint).
+    /// A plain safetensors file (PyTorch's `save_file(state_dict)`), as a `model` record
+    /// when its metadata names no kind.
+    public static func safetensors(_ path: String) throws -> Record {
+        let input = try ByteInput(path: path)
+        guard let r = try read(input, number: 1, defaultKind: .model) else { throw StreamError("\(input.name): empty file") }
+        return r
+    }
+
     public static func single(_ path: String) throws -> Record {
         let input = try ByteInput(path: path)
         guard let r = try read(input, number: 1) else { throw StreamError("\(input.name): empty file") }

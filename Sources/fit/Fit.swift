@@ -94,6 +94,8 @@ struct Fit: ParsableCommand {
     @Flag(help: "With --val: the checkpoint keeps the parameters of the best validation loss (early stopping).")
     var keepBest = false
     @Option(help: "Initialise the embedding from a GloVe-format text file (word v1 … vD).") var initEmbed: String?
+    @Option(help: ArgumentHelp("Start from the parameters in FILE: safetensors with recur's names (torch's save_file(model.state_dict()) of recur's RecurModel), or a checkpoint; a fresh optimiser.", valueName: "file"))
+    var initFrom: String?
     @Option(help: "Continue training from this checkpoint (optimiser moments, step, data position).")
     var resume: String?
     @Option(help: "Also write the checkpoint every N steps.") var saveEvery: Int?
@@ -124,6 +126,7 @@ struct Fit: ParsableCommand {
         if let saveEvery, saveEvery < 1 { throw ValidationError("--save-every must be at least 1") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
         if keepBest && val == nil { throw ValidationError("--keep-best needs --val") }
+        if initFrom != nil && resume != nil { throw ValidationError("--init-from starts a new run; --resume goes on with one: give one of them") }
         if valEvery != nil && val == nil { throw ValidationError("--val-every needs --val") }
         if saveEvery != nil && output == nil { throw ValidationError("--save-every needs -o FILE") }
         if log == "-" && output == nil { throw ValidationError("--log - writes to standard output, where the checkpoint goes without -o FILE") }
@@ -205,6 +208,10 @@ struct Fit: ParsableCommand {
         }
         let net = checkpoint.model
         net.move(to: backend)  // initialised (or loaded) on the CPU, trained on the device
+        if let initFrom {
+            try net.load(parameters: try RecordReader.safetensors(initFrom), source: initFrom)
+            say("fit: --init-from: \(net.namedParameters.count) parameters from \(initFrom)")
+        }
         if let initEmbed, resume == nil { try loadEmbedding(initEmbed, into: net, vocab: data.meta.vocab ?? [], say: say) }
         let opt = checkpoint.restoredOptimizer()
         var state = checkpoint.train

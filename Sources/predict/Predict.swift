@@ -42,6 +42,7 @@ struct Predict: ParsableCommand {
     @Argument(help: "The checkpoint.") var checkpoint: String
     @Argument(help: "Streams; none or '-' reads standard input.") var inputs: [String] = []
     @Flag(help: "Print every class's probability.") var probs = false
+    @Flag(help: "Classifiers: print the raw outputs (logits), a column per class, at full float precision.") var logits = false
     @Option(help: "Regressors: continue each sequence N steps, feeding predictions back.") var forecast: Int?
     @Option(help: "Examples per forward pass.") var batch = 64
     @Flag(help: "Do not print the confusion matrix.") var noConfusion = false
@@ -76,11 +77,11 @@ struct Predict: ParsableCommand {
         try evaluation.run { b, m, logits in
             let labelled = b.labels != nil || b.targets != nil
             if !headerWritten {
-                try out?.write(report.header(labelled: labelled, probs: probs, forecast: forecast != nil) + "\n")
+                try out?.write(report.header(labelled: labelled, probs: probs, logits: self.logits, forecast: forecast != nil) + "\n")
                 headerWritten = true
             }
             if labelled { report.total.add(m) }
-            for line in try report.lines(b, logits.values, probs: probs, forecast: forecast, net: net) {
+            for line in try report.lines(b, logits.values, probs: probs, logits: self.logits, forecast: forecast, net: net) {
                 try out?.write(line + "\n")
             }
         }

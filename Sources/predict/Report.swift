@@ -32,7 +32,7 @@ struct Report {
     var trueColumn = false
 
     /// The TSV header: the columns of `lines`.
-    mutating func header(labelled: Bool, probs: Bool, forecast: Bool) -> String {
+    mutating func header(labelled: Bool, probs: Bool, logits: Bool = false, forecast: Bool) -> String {
         trueColumn = labelled && spec.task != "regress"
         var columns = ["id"]
         switch spec.task {
@@ -40,6 +40,7 @@ struct Report {
             columns += ["predicted", "probability"]
             if labelled { columns.append("true") }
             if probs { columns += classes.map(tsvField) }
+            if logits { columns += spec.loss == .bce ? ["logit"] : classes.map { tsvField("logit:" + $0) } }
         case "regress":
             columns.append("values")
             if forecast { columns.append("forecast") }
@@ -51,7 +52,7 @@ struct Report {
     }
 
     /// One TSV line per example of the batch `b`, whose logits are `v`.
-    mutating func lines(_ b: Batch, _ v: [Float], probs: Bool, forecast: Int?, net: SequenceModel) throws -> [String] {
+    mutating func lines(_ b: Batch, _ v: [Float], probs: Bool, logits: Bool = false, forecast: Int?, net: SequenceModel) throws -> [String] {
         var out = [String]()
         for i in 0..<b.batchSize {
             examples += 1
@@ -71,6 +72,10 @@ struct Report {
                     line += "\t"
                 }
                 if probs { line += "\t" + p.map { String(format: "%.4f", $0) }.joined(separator: "\t") }
+                if logits {
+                    let raw = spec.loss == .bce ? [v[i]] : Array(v[(i * spec.outputs)..<((i + 1) * spec.outputs)])
+                    line += "\t" + raw.map { String(format: "%.9g", $0) }.joined(separator: "\t")
+                }
                 out.append(line)
             case "regress":
                 let T = b.lengths[i], F = spec.outputs
