@@ -106,6 +106,9 @@ struct SeqPlot: ParsableCommand {
             } else {
                 for e in log.epochs { if let xv = xValue(e), let yv = yValue(e.loss) { train.append((xv, yv)) } }
             }
+            // at most about 1,000 points a line: a chart of 100,000 steps stays small
+            let every = max(1, train.count / 1000)
+            if every > 1 { train = train.enumerated().filter { $0.offset % every == 0 || $0.offset == train.count - 1 }.map(\.element) }
             out.append(Series(name: "\(name) train", points: train, color: color))
         }
         let valid = log.validations.compactMap { e -> (x: Double, y: Double)? in
