@@ -6,8 +6,11 @@ import Foundation
 public struct Frontend: Sendable {
     /// Output sample rate (Hz).
     public let rate: Int
-    /// Trim frames quieter than this many dB below the loudest frame; nil: no trimming.
+    /// Trim frames quieter than this many dB below the loudest frame; nil: no trimming
+    /// (unless `voiceTrim`).
     public let trimDB: Double?
+    /// Trim with the voice-activity trim (`Shaping.voiceRange`) instead.
+    public let voiceTrim: Bool
     /// Pad or cut to this many samples (at `rate`, before features); nil: natural length.
     public let length: Int?
     public let alignment: Shaping.Alignment
@@ -22,8 +25,9 @@ public struct Frontend: Sendable {
     public let speed: Double
     private let resamplers: ResamplerCache
 
-    public init(rate: Int, trimDB: Double? = 40, length: Int? = nil, alignment: Shaping.Alignment = .start,
+    public init(rate: Int, trimDB: Double? = 40, voiceTrim: Bool = false, length: Int? = nil, alignment: Shaping.Alignment = .start,
                 mel: LogMel? = nil, cmvn: Bool = false, speed: Double = 1) {
+        self.voiceTrim = voiceTrim
         self.cmvn = cmvn
         precondition(rate > 0 && speed > 0)
         self.speed = speed
@@ -49,7 +53,7 @@ public struct Frontend: Sendable {
     /// `none` marks what is off (no trimming, natural length, the waveform).
     public var fields: [String: String] {
         var f = ["sample_rate": String(rate), "features": String(features),
-                 "trim_db": trimDB.map(number) ?? "none", "length": length.map(String.init) ?? "none",
+                 "trim_db": voiceTrim ? "vad" : trimDB.map(number) ?? "none", "length": length.map(String.init) ?? "none",
                  "align": alignment.rawValue, "cmvn": cmvn ? "true" : "false", "mel_bands": "none"]
         if let mel {
             f["mel_bands"] = String(mel.bands)
@@ -65,14 +69,19 @@ public struct Frontend: Sendable {
     /// Strongest downsampling accepted: longer filters would take seconds and gigabytes.
     public static let maxDownsampling = 1024
 
-    /// The mono waveform at `rate`, trimmed and fitted, of an already decoded file.
-    public func waveform(_ audio: Audio) throws(AudioError) -> [Float] {
+    /// The mono waveform at `rate`, trimmed and fitted, of an already decoded file; with a
+    /// `draw`, its padding, gain and noise are applied before trimming (as a recording has them).
+    public func waveform(_ audio: Audio, draw: Augmentation.Draw? = nil, noise: Augmentation.NoiseColor = .white) throws(AudioError) -> [Float] {
         guard audio.sampleRate <= Self.maxDownsampling * resamplers.outRate else {
             throw AudioError("sample rate \(audio.sampleRate) Hz is more than \(Self.maxDownsampling) × the output rate \(resamplers.outRate) Hz")
         }
         var x = audio.mono()
         if audio.sampleRate != resamplers.outRate { x = resamplers.get(audio.sampleRate).process(x) }
-        if let trimDB {
+        if let draw { x = Augmentation.apply(draw, to: x, rate: rate, color: noise) }
+        if voiceTrim {
+            let r = Shaping.voiceRange(x, sampleRate: rate)
+            if r.count != x.count { x = Array(x[r]) }
+        } else if let trimDB {
             let r = Shaping.nonSilentRange(x, sampleRate: rate, db: trimDB)
             if r.count != x.count { x = Array(x[r]) }
         }
@@ -80,11 +89,13 @@ public struct Frontend: Sendable {
         return x
     }
 
-    /// x [T, features] row-major, and T.
-    public func features(_ audio: Audio) throws(AudioError) -> (x: [Float], steps: Int) {
-        let w = try waveform(audio)
+    /// x [T, features] row-major, and T; with a `draw`, augmented (its VTLP warp applies
+    /// to the mel filterbank).
+    public func features(_ audio: Audio, draw: Augmentation.Draw? = nil,
+                         noise: Augmentation.NoiseColor = .white) throws(AudioError) -> (x: [Float], steps: Int) {
+        let w = try waveform(audio, draw: draw, noise: noise)
         guard let mel else { return (cmvn ? Self.normalised(w, features: 1) : w, w.count) }
-        let f = mel.features(w)
+        let f = (draw.map { $0.warp != 1 ? mel.warped($0.warp) : mel } ?? mel).features(w)
         return (cmvn ? Self.normalised(f, features: mel.bands) : f, mel.frameCount(w.count))
     }
 

@@ -40,7 +40,10 @@ public struct MelFilterbank: Sendable {
     let firstBin: [Int]
     let weights: [[Float]]
 
-    public init(bands: Int, fftSize: Int, sampleRate: Int, fmin: Double, fmax: Double, scale: MelScale) {
+    /// `warp`: vocal tract length perturbation (Jaitly & Hinton 2013): the filters see bin
+    /// frequency f at w(f) = warp·f up to a boundary (0.85·fmax·min(warp, 1)/warp), then a
+    /// straight line to fmax, so a formant at f falls in the band of warp·f.
+    public init(bands: Int, fftSize: Int, sampleRate: Int, fmin: Double, fmax: Double, scale: MelScale, warp: Double = 1) {
         precondition(bands >= 1 && fftSize >= 2 && fmax > fmin && fmin >= 0)
         self.bands = bands
         bins = fftSize / 2 + 1
@@ -56,7 +59,7 @@ public struct MelFilterbank: Sendable {
             var first = -1
             var w = [Float]()
             for k in 0..<bins {
-                let f = Double(k) * Double(sampleRate) / Double(fftSize)
+                let f = Self.warped(Double(k) * Double(sampleRate) / Double(fftSize), warp: warp, fmax: fmax)
                 let v = max(0, min((f - left) / (centre - left), (right - f) / (right - centre))) * norm
                 if v > 0 {
                     if first < 0 { first = k }
@@ -70,6 +73,14 @@ public struct MelFilterbank: Sendable {
         }
         self.firstBin = firstBin
         self.weights = weights
+    }
+
+    /// The VTLP warp of frequency `f` (see `init`).
+    public static func warped(_ f: Double, warp: Double, fmax: Double) -> Double {
+        guard warp != 1 else { return f }
+        let boundary = 0.85 * fmax * min(warp, 1) / warp
+        if f <= boundary { return warp * f }
+        return fmax - (fmax - warp * boundary) * (fmax - f) / (fmax - boundary)
     }
 
     /// Bands whose triangle covers no FFT bin (they always read zero).
@@ -117,7 +128,7 @@ public struct LogMel: Sendable {
     public static let floor: Float = 1e-6
 
     public init(bands: Int, sampleRate: Int, win: Int, hop: Int, fmin: Double = 0, fmax: Double? = nil,
-                scale: MelScale = .htk) {
+                scale: MelScale = .htk, warp: Double = 1) {
         precondition(win >= 1 && hop >= 1)
         self.sampleRate = sampleRate
         self.win = win
@@ -128,10 +139,16 @@ public struct LogMel: Sendable {
         fft = RealFFT(size: size)
         window = (0..<win).map { Float(0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(win))) }
         filterbank = MelFilterbank(bands: bands, fftSize: size, sampleRate: sampleRate, fmin: fmin,
-                                   fmax: fmax ?? Double(sampleRate) / 2, scale: scale)
+                                   fmax: fmax ?? Double(sampleRate) / 2, scale: scale, warp: warp)
     }
 
     public var bands: Int { filterbank.bands }
+
+    /// The same settings with the filterbank warped by `warp` (VTLP).
+    public func warped(_ warp: Double) -> LogMel {
+        LogMel(bands: bands, sampleRate: sampleRate, win: win, hop: hop, fmin: filterbank.fmin, fmax: filterbank.fmax,
+               scale: filterbank.scale, warp: warp)
+    }
 
     /// Frames produced for `count` samples.
     public func frameCount(_ count: Int) -> Int {

@@ -44,6 +44,44 @@ public enum Shaping {
         return starts[first]..<(starts[last] + frame)
     }
 
+    /// The part of `x` that holds the voice, for real recordings with noise and hum around
+    /// it: an energy voice-activity trim that sets its threshold from the clip itself.
+    ///
+    /// Frames of `frameMs` every `hopMs` get their energy in dB. The noise floor is the
+    /// 10th percentile of the frame energies, the peak their maximum. When the floor is
+    /// steady (a quarter of the frames within 3 dB of it: noise or hum, not speech), a
+    /// frame is voice when it is louder than both `peak − 40 dB` and `floor + 6 dB`, so
+    /// steady noise or hum is left out however loud it is; otherwise (a clean or already
+    /// trimmed clip) when it is louder than `peak − 40 dB`, as the 40 dB trim does. The
+    /// range runs from the centre of the first voiced frame to that of the last, widened
+    /// by `hangoverMs` at each end, within the clip.
+    public static func voiceRange(_ x: [Float], sampleRate: Int, frameMs: Double = 20, hopMs: Double = 5,
+                                  hangoverMs: Double = 10) -> Range<Int> {
+        let n = x.count
+        let frame = max(1, Int((Double(sampleRate) * frameMs / 1000).rounded()))
+        let hop = max(1, Int((Double(sampleRate) * hopMs / 1000).rounded()))
+        guard n > frame else { return 0..<n }
+        var prefix = [Double](repeating: 0, count: n + 1)
+        for i in 0..<n { prefix[i + 1] = prefix[i] + Double(x[i]) * Double(x[i]) }
+        var starts = Array(stride(from: 0, through: n - frame, by: hop))
+        if let last = starts.last, last + frame < n { starts.append(n - frame) }
+        let db = starts.map { 10 * log10((prefix[$0 + frame] - prefix[$0]) / Double(frame) + 1e-20) }
+        guard let peak = db.max(), peak > -190 else { return 0..<n }  // all zeros: nothing to measure against
+        // the floor is noise (or hum) when it is steady: a quarter of the frames within 3 dB
+        // of it; a clip already trimmed to its speech has no such plateau, and keeps peak − 40
+        let floor = db.sorted()[db.count / 10]
+        let steady = db.filter { $0 <= floor + 3 }.count * 4 >= db.count
+        let threshold = steady ? max(peak - 40, floor + 6) : peak - 40
+        guard let first = db.firstIndex(where: { $0 >= threshold }), let last = db.lastIndex(where: { $0 >= threshold }) else {
+            return 0..<n
+        }
+        // from the centre of the first voiced frame to that of the last (a frame that only
+        // overlaps the voice's edge does not take its noise along), widened by the hangover
+        let hang = Int(Double(sampleRate) * hangoverMs / 1000)
+        let lower = starts[first] + frame / 2 - hop / 2 - hang, upper = starts[last] + frame / 2 + hop / 2 + hang
+        return max(0, lower)..<min(n, max(upper, lower + 1))
+    }
+
     /// Where the content sits when `fit` pads or cuts.
     public enum Alignment: String, Sendable, CaseIterable {
         /// Keep the beginning: pad with zeros at the end, or cut the end.

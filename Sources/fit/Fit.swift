@@ -87,6 +87,8 @@ struct Fit: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Shuffle examples (or ready-made batches) each epoch (default: on for classify, off for lm/regress).")
     var shuffle: Bool?
     @Option(help: "Seed for initialisation, data order and dropout (default 0).") var seed: UInt64?
+    @Option(help: ArgumentHelp("Float inputs: mask two bands of up to F features and two spans of up to T steps in every training example, drawn anew at each step (SpecAugment); never in evaluation.", valueName: "f,t"))
+    var specAugment: String?
     @Option(help: "CPU threads.") var threads: Int?
     @Option(help: "Validation stream: loss and accuracy/perplexity after each epoch (and each --val-every).")
     var val: String?
@@ -126,6 +128,9 @@ struct Fit: ParsableCommand {
         if let saveEvery, saveEvery < 1 { throw ValidationError("--save-every must be at least 1") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
         if keepBest && val == nil { throw ValidationError("--keep-best needs --val") }
+        if let specAugment, Self.parseSpecAugment(specAugment) == nil {
+            throw ValidationError("--spec-augment takes F,T: the widest band of features and span of steps to mask (e.g. 8,10)")
+        }
         if initFrom != nil && resume != nil { throw ValidationError("--init-from starts a new run; --resume goes on with one: give one of them") }
         if valEvery != nil && val == nil { throw ValidationError("--val-every needs --val") }
         if saveEvery != nil && output == nil { throw ValidationError("--save-every needs -o FILE") }
@@ -238,6 +243,8 @@ struct Fit: ParsableCommand {
         plan.saveEachEpoch = output != nil
         plan.keepBest = keepBest
         plan.pad = Int32(data.meta.fields["pad_id"] ?? "0") ?? 0
+        plan.specAugment = specAugment.flatMap(Self.parseSpecAugment)
+        if plan.specAugment != nil && spec.input != .floats { throw ValidationError("--spec-augment masks float inputs; model \(spec.name) takes ids") }
         let trainer = Trainer(checkpoint: checkpoint, optimizer: opt, state: state, data: data, validation: valData,
                               plan: plan, communicator: world)
         let interrupt = Interrupt()
@@ -304,6 +311,13 @@ struct Fit: ParsableCommand {
             say(String(format: "loss %@  %.4f → %.4f over %d steps", sparkline(losses), losses.first!, losses.last!, losses.count))
         }
         return outcome
+    }
+
+    /// "8,10" → SpecAugment(frequency: 8, time: 10).
+    static func parseSpecAugment(_ text: String) -> SpecAugment? {
+        let v = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+        guard v.count == 2, let f = v[0], let t = v[1], (0...4096).contains(f), (0...100_000).contains(t) else { return nil }
+        return SpecAugment(frequency: f, time: t)
     }
 
     /// Checks that the checkpoint can be written at `path` before training: a regular file

@@ -7,6 +7,8 @@ import AudioKit
 struct AudioSettings {
     var rate = 8000
     var trimDB: Double? = 40
+    /// The voice-activity trim instead of `trimDB`.
+    var voiceTrim = false
     var length: Int?
     var align = "start"
     var cmvn = false
@@ -19,7 +21,12 @@ struct AudioSettings {
 
     init(_ o: Wav2Seq) {
         rate = o.rate ?? rate
-        trimDB = o.noTrim ? nil : o.trim ?? 40
+        switch (o.noTrim, o.trim) {
+        case (true, _): trimDB = nil
+        case (false, "vad"?): voiceTrim = true
+        case (false, let t?): trimDB = Double(t) ?? .nan  // validated() names a bad value
+        case (false, nil): voiceTrim = o.mel != nil
+        }
         length = o.length
         align = o.align ?? align
         cmvn = o.cmvn
@@ -46,7 +53,11 @@ struct AudioSettings {
             return n
         }
         rate = try number("sample_rate", Int.self)
-        trimDB = try field("trim_db") == "none" ? nil : try number("trim_db", Double.self)
+        switch try field("trim_db") {
+        case "none": trimDB = nil
+        case "vad": voiceTrim = true
+        default: trimDB = try number("trim_db", Double.self)
+        }
         length = try field("length") == "none" ? nil : try number("length", Int.self)
         align = try field("align")
         guard let c = Bool(try field("cmvn")) else { throw ValidationError("its cmvn '\(meta["cmvn"]!)' is not true or false") }
@@ -64,7 +75,7 @@ struct AudioSettings {
     /// Checks every range; throws a ValidationError naming the option.
     func validated() throws -> AudioSettings {
         guard rate >= 1, rate <= 1_000_000 else { throw ValidationError("--rate must be between 1 and 1000000 Hz") }
-        if let trimDB { guard trimDB > 0, trimDB.isFinite else { throw ValidationError("--trim must be a positive number of decibels") } }
+        if let trimDB, !voiceTrim { guard trimDB > 0, trimDB.isFinite else { throw ValidationError("--trim must be vad or a positive number of decibels") } }
         if let length, length < 1 || length > 1 << 28 { throw ValidationError("--length must be between 1 and \(1 << 28)") }
         guard Shaping.Alignment(rawValue: align) != nil else { throw ValidationError("--align must be start or center") }
         guard MelScale(rawValue: melScale) != nil else { throw ValidationError("--mel-scale must be htk or slaney") }
@@ -96,7 +107,7 @@ struct AudioSettings {
             LogMel(bands: $0, sampleRate: rate, win: try samples(win, option: "--win"), hop: try samples(hop, option: "--hop"),
                    fmin: fmin, fmax: fmax, scale: MelScale(rawValue: melScale) ?? .htk)
         }
-        return Frontend(rate: rate, trimDB: trimDB, length: length, alignment: Shaping.Alignment(rawValue: align) ?? .start,
+        return Frontend(rate: rate, trimDB: voiceTrim ? nil : trimDB, voiceTrim: voiceTrim, length: length, alignment: Shaping.Alignment(rawValue: align) ?? .start,
                         mel: logMel, cmvn: cmvn, speed: speed)
     }
 }

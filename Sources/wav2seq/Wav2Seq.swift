@@ -37,6 +37,13 @@ struct Wav2Seq: ParsableCommand {
         times faster, so pitch and formants rise by f and it lasts 1/f as long. Such examples \
         carry speed=f in their metadata. Use it on training files only.
 
+        --augment N writes N more copies of each file (and of each --speed copy), each \
+        drawing what --vtlp (a warp of the mel filterbank: a longer or shorter vocal tract), \
+        --snr and --noise (white or pink noise), --gain and --pad (silence before and after, \
+        which the trimming must then find) enable, from a generator seeded by --seed, the \
+        file's place and the copy; each carries augment=... in its metadata. With --mel the \
+        default trimming is --trim vad, which leaves out steady noise and hum.
+
         \(Help.examples([
             "wav2seq --length 4000 data/train/*.wav > train.stream",
             "wav2seq --length 4000 --classes 0,1,2,3,4,5,6,7,8,9 data/test/*.wav -o test.stream",
@@ -63,8 +70,8 @@ struct Wav2Seq: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Output sample rate in Hz. Default: 8000.", valueName: "hz"))
     var rate: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Trim leading and trailing frames more than DB decibels below the loudest frame. Default: 40.", valueName: "db"))
-    var trim: Double?
+    @Option(name: .long, help: ArgumentHelp("Trim leading and trailing frames more than DB decibels below the loudest frame, or 'vad': a voice-activity trim that also leaves out noise and hum (threshold from the clip's own noise floor and peak, 60 ms hangover). Default: vad with --mel, else 40.", valueName: "db|vad"))
+    var trim: String?
 
     @Flag(name: .customLong("no-trim"), help: "Keep leading and trailing silence.")
     var noTrim = false
@@ -110,6 +117,19 @@ struct Wav2Seq: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Files processed in parallel. Default: the number of CPUs.", valueName: "n"))
     var threads: Int?
 
+    @Option(help: ArgumentHelp("Training audio: also write N augmented copies of each file (and of each --speed copy), each drawing the enabled perturbations (--vtlp, --snr, --gain, --pad) anew.", valueName: "n"))
+    var augment: Int = 0
+    @Option(help: ArgumentHelp("With --augment: warp the mel filterbank by a factor drawn from LO,HI (vocal tract length perturbation, e.g. 0.9,1.1).", valueName: "lo,hi"))
+    var vtlp: String?
+    @Option(help: ArgumentHelp("With --augment: add noise at a signal-to-noise ratio drawn from LO,HI dB (e.g. 10,30).", valueName: "lo,hi"))
+    var snr: String?
+    @Option(help: "With --snr: the noise's colour, white or pink.") var noise: String = "white"
+    @Option(help: ArgumentHelp("With --augment: a gain drawn from -DB…+DB.", valueName: "db"))
+    var gain: Double?
+    @Option(help: ArgumentHelp("With --augment: silence (noise with --snr) before and after the speech, up to SECONDS each.", valueName: "seconds"))
+    var pad: Double?
+    @Option(help: "Seed of the --augment draws.") var seed: UInt64 = 0
+
     @Flag(name: .long, help: "Warn about unreadable files and leave them out instead of stopping.")
     var skipBad = false
 
@@ -130,6 +150,33 @@ struct Wav2Seq: ParsableCommand {
         if noLabel && (labelPattern != nil || labelDir) { throw ValidationError("--no-label excludes --label-pattern and --label-dir") }
         if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
         _ = try speeds()
+        _ = try augmentation()
+    }
+
+    /// The --augment settings.
+    func augmentation() throws -> Augmentation {
+        func range(_ text: String?, _ option: String, _ valid: ClosedRange<Double>) throws -> ClosedRange<Double>? {
+            guard let text else { return nil }
+            let v = text.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard v.count == 2, let lo = v[0], let hi = v[1], lo <= hi, valid.contains(lo), valid.contains(hi) else {
+                throw ValidationError("\(option) takes LO,HI within \(valid.lowerBound)…\(valid.upperBound) (got '\(text)')")
+            }
+            return lo...hi
+        }
+        var a = Augmentation()
+        a.vtlp = try range(vtlp, "--vtlp", 0.7...1.4)
+        a.snr = try range(snr, "--snr", -10...100)
+        guard let color = Augmentation.NoiseColor(rawValue: noise) else { throw ValidationError("--noise is white or pink") }
+        a.noise = color
+        if let gain { guard gain.isFinite, gain >= 0, gain <= 60 else { throw ValidationError("--gain must be between 0 and 60 dB") } }
+        a.gain = gain
+        if let pad { guard pad.isFinite, pad >= 0, pad <= 10 else { throw ValidationError("--pad must be between 0 and 10 seconds") } }
+        a.pad = pad
+        guard (0...100).contains(augment) else { throw ValidationError("--augment must be between 0 and 100") }
+        if augment > 0 && a.isEmpty { throw ValidationError("--augment needs at least one of --vtlp, --snr, --gain, --pad") }
+        if augment == 0 && !a.isEmpty { throw ValidationError("--vtlp, --snr, --gain and --pad work with --augment N") }
+        if a.vtlp != nil && mel == nil && like == nil { throw ValidationError("--vtlp warps the mel filterbank: it needs --mel") }
+        return a
     }
 
     /// The --speed factors (default: just 1).
@@ -213,6 +260,14 @@ struct Wav2Seq: ParsableCommand {
         for (k, v) in frontend.fields { meta.fields[k] = v }
         meta.fields["frontend"] = frontend.summary
         if speed != nil { meta.fields["speed"] = factors.map { String(format: "%g", $0) }.joined(separator: ",") }
+        if augment > 0 {
+            var a = ["copies=\(augment)", "seed=\(seed)"]
+            if let v = vtlp { a.append("vtlp=\(v)") }
+            if let v = snr { a.append("snr=\(v) \(noise)") }
+            if let v = gain { a.append("gain=\(v)") }
+            if let v = pad { a.append("pad=\(v)") }
+            meta.fields["augment"] = a.joined(separator: " ")
+        }
         meta.addTool(provenance())
 
         let writer = StreamWriter(try outputOptions.open())
@@ -221,20 +276,35 @@ struct Wav2Seq: ParsableCommand {
         let threads = self.threads ?? ProcessInfo.processInfo.activeProcessorCount
         var skipped = 0, done = 0
         // Each file is decoded once and featurised at every speed factor.
+        let augmentation = try self.augmentation(), copies = augment, seed = self.seed
+        var fileCount = 0   // files before this batch: each file's draws depend on its place only
         func process(_ batch: [String], progress: Progress?) throws {
             let ids = try batch.map(labelID)
+            let first = fileCount
+            fileCount += batch.count
             try forEachProcessed(batch.count, threads: threads,
                                  { [batch] i throws(AudioError) in
                                      let audio = try AudioFile.read(batch[i])
                                      var out = FileFeatures()
-                                     for f in frontends { out.append(try f.features(audio)) }
+                                     for (s, f) in frontends.enumerated() {
+                                         out.append(try f.features(audio))
+                                         for c in 0..<copies {
+                                             let d = augmentation.draw(seed: seed, file: first + i, copy: s * copies + c)
+                                             out.append(try f.features(audio, draw: d, noise: augmentation.noise))
+                                         }
+                                     }
                                      return out
                                  }) { i, outcome in
                 switch outcome {
                 case .success(let perSpeed):
-                    for (f, (x, steps)) in zip(factors, perSpeed) {
+                    for (k, (x, steps)) in perSpeed.enumerated() {
+                        let (s, c) = (k / (copies + 1), k % (copies + 1))
+                        let f = factors[s]
                         var metadata = ["id": batch[i]]
                         if f != 1 { metadata["speed"] = String(format: "%g", f) }
+                        if c > 0 {
+                            metadata["augment"] = augmentation.draw(seed: seed, file: first + i, copy: s * copies + c - 1).description
+                        }
                         var record = Record(kind: .example, metadata: metadata, tensors: [("x", StreamTensor(x, shape: [steps, features]))])
                         if let y = ids[i] { record["y"] = StreamTensor([y], shape: [1]) }
                         try writer.write(record)

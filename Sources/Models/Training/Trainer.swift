@@ -19,6 +19,8 @@ public struct TrainingPlan: Sendable {
     public var keepBest = false
     /// Padding id of the stream.
     public var pad: Int32 = 0
+    /// Masking of float inputs in training (SpecAugment).
+    public var specAugment: SpecAugment?
 
     public init(epochs: Int) { self.epochs = epochs }
 }
@@ -215,6 +217,10 @@ public final class Trainer {
     /// weighted and summed over the processes, clipping, the update. Returns the loss of
     /// the whole batch.
     public func step(_ batch: Batch) throws -> Float {
+        var batch = batch
+        if let sa = plan.specAugment, let x = batch.floats, x.shape.count == 3 {
+            batch.floats = sa.apply(x, lengths: batch.lengths, seed: state.seed, step: state.step)
+        }
         let rows = share.rows(of: batch.batchSize)
         let local = rows.isEmpty ? nil : batch.rows(rows)
         model.batchRows = isParallel ? (rows.lowerBound, batch.batchSize) : nil
