@@ -47,12 +47,12 @@ public enum Shaping {
     /// The part of `x` that holds the voice, for real recordings with noise and hum around
     /// it: an energy voice-activity trim that sets its threshold from the clip itself.
     ///
-    /// Frames of `frameMs` every `hopMs` get their energy in dB. The noise floor is the
-    /// 10th percentile of the frame energies, the peak their maximum. When the floor is
-    /// steady (a quarter of the frames within 3 dB of it: noise or hum, not speech), a
-    /// frame is voice when it is louder than both `peak − 40 dB` and `floor + 6 dB`, so
-    /// steady noise or hum is left out however loud it is; otherwise (a clean or already
-    /// trimmed clip) when it is louder than `peak − 40 dB`, as the 40 dB trim does. The
+    /// Frames of `frameMs` every `hopMs` get their energy in dB. The noise floor is the level
+    /// of a steady stretch at an edge of the clip: its first or last 200 ms within 5 dB and
+    /// at least 15 dB under the loudest frame (noise or hum before or after the voice). With
+    /// a floor, a frame is voice when it is louder than both `peak − 40 dB` and `floor + 6
+    /// dB`, so steady noise or hum is left out however loud it is; without one (a clean or
+    /// already trimmed clip), when it is louder than `peak − 40 dB`, as the 40 dB trim does. The
     /// range runs from the centre of the first voiced frame to that of the last, widened
     /// by `hangoverMs` at each end, within the clip.
     public static func voiceRange(_ x: [Float], sampleRate: Int, frameMs: Double = 20, hopMs: Double = 5,
@@ -67,11 +67,18 @@ public enum Shaping {
         if let last = starts.last, last + frame < n { starts.append(n - frame) }
         let db = starts.map { 10 * log10((prefix[$0 + frame] - prefix[$0]) / Double(frame) + 1e-20) }
         guard let peak = db.max(), peak > -190 else { return 0..<n }  // all zeros: nothing to measure against
-        // the floor is noise (or hum) when it is steady: a quarter of the frames within 3 dB
-        // of it; a clip already trimmed to its speech has no such plateau, and keeps peak − 40
-        let floor = db.sorted()[db.count / 10]
-        let steady = db.filter { $0 <= floor + 3 }.count * 4 >= db.count
-        let threshold = steady ? max(peak - 40, floor + 6) : peak - 40
+        // noise or hum shows as a steady level at an edge of the clip: its first (or last)
+        // 200 ms within 5 dB and at least 15 dB under the peak (longer than a fricative such
+        // as the s of "six"); a clip that starts and ends with its voice (a clean or already
+        // trimmed one) has none, and keeps peak − 40
+        let edge = max(1, Int(200 / hopMs))
+        func steadyLevel(_ frames: ArraySlice<Double>) -> Double? {
+            guard frames.count >= edge, let lo = frames.min(), let hi = frames.max(), hi - lo <= 5 else { return nil }
+            let level = frames.sorted()[frames.count / 2]
+            return level <= peak - 15 ? level : nil
+        }
+        let floor = [steadyLevel(db.prefix(edge)), steadyLevel(db.suffix(edge))].compactMap { $0 }.max()
+        let threshold = floor.map { max(peak - 40, $0 + 6) } ?? peak - 40
         guard let first = db.firstIndex(where: { $0 >= threshold }), let last = db.lastIndex(where: { $0 >= threshold }) else {
             return 0..<n
         }
