@@ -45,7 +45,9 @@ public struct Augmentation: Sendable, Equatable {
 
     /// The draw of copy `copy` of file `file` under `seed`.
     public func draw(seed: UInt64, file: Int, copy: Int) -> Draw {
-        var g = SplitMix(seed ^ (UInt64(truncatingIfNeeded: file) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(truncatingIfNeeded: copy) &* 0xC2B2_AE3D_27D4_EB4F))
+        // the key hashed first: keys of neighbouring files must not give overlapping sequences
+        var key = SplitMix(seed ^ (UInt64(truncatingIfNeeded: file) &* 0xD6E8_FEB8_6659_FD93) ^ (UInt64(truncatingIfNeeded: copy) &* 0xC2B2_AE3D_27D4_EB4F))
+        var g = SplitMix(key.next())
         var d = Draw()
         if let vtlp { d.warp = vtlp.lowerBound + (vtlp.upperBound - vtlp.lowerBound) * g.unit() }
         if let snr { d.snr = snr.lowerBound + (snr.upperBound - snr.lowerBound) * g.unit() }
@@ -56,14 +58,17 @@ public struct Augmentation: Sendable, Equatable {
     }
 
     /// The waveform part of a draw, on samples at `rate`: silence padded before and
-    /// after, the gain, then noise at the SNR measured against the speech's power.
+    /// after, the gain, then noise at the SNR measured against the speech's power (a
+    /// silent clip gets none).
     public static func apply(_ d: Draw, to x: [Float], rate: Int, color: NoiseColor) -> [Float] {
         let lead = Int(d.lead * Double(rate)), trail = Int(d.trail * Double(rate))
         var y = [Float](repeating: 0, count: lead) + x + [Float](repeating: 0, count: trail)
         let g = Float(pow(10, d.gainDB / 20))
         if g != 1 { for i in y.indices { y[i] *= g } }
         if let snr = d.snr {
-            let power = x.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(x.count, 1)) * Double(g * g)
+            // the speech's power: its frames within 40 dB of the loudest (a clip's own silence left out)
+            let speech = x[Shaping.nonSilentRange(x, sampleRate: rate, db: 40)]
+            let power = speech.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(speech.count, 1)) * Double(g * g)
             let sigma = Float((power / pow(10, snr / 10)).squareRoot())
             var n = noise(count: y.count, color: color, seed: d.noiseSeed)
             for i in y.indices { y[i] += sigma * n[i] }

@@ -71,7 +71,7 @@ public enum Shaping {
         // 200 ms within 5 dB and at least 15 dB under the peak (longer than a fricative such
         // as the s of "six"); a clip that starts and ends with its voice (a clean or already
         // trimmed one) has none, and keeps peak − 40
-        let edge = max(1, Int(200 / hopMs))
+        let edge = max(1, Int(0.2 * Double(sampleRate) / Double(hop)))
         func steadyLevel(_ frames: ArraySlice<Double>) -> Double? {
             guard frames.count >= edge, let lo = frames.min(), let hi = frames.max(), hi - lo <= 5 else { return nil }
             let level = frames.sorted()[frames.count / 2]

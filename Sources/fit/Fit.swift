@@ -167,7 +167,8 @@ struct Fit: ParsableCommand {
             world.abort(ExitStatus.dataError)
         }
         world.finish()
-        if outcome == .interrupted { throw ExitCode(130) }
+        // a signal after the last step still ends the run as interrupted (after its checkpoint)
+        if outcome == .interrupted || Interrupt.flag != 0 { throw ExitCode(130) }
     }
 
     /// The run: read the data, build or resume the model, train it on `world`'s processes.
@@ -242,6 +243,7 @@ struct Fit: ParsableCommand {
         plan.saveEvery = output == nil ? nil : saveEvery
         plan.saveEachEpoch = output != nil
         plan.keepBest = keepBest
+        plan.writeBestOnFailure = output != nil
         plan.pad = Int32(data.meta.fields["pad_id"] ?? "0") ?? 0
         plan.specAugment = specAugment.flatMap(Self.parseSpecAugment)
         if plan.specAugment != nil && spec.input != .floats { throw ValidationError("--spec-augment masks float inputs; model \(spec.name) takes ids") }
@@ -292,7 +294,7 @@ struct Fit: ParsableCommand {
         } catch let e as NonFiniteTraining {
             progress.clear()
             throw CollectiveFailure(e.description + "; "
-                                    + (e.savedAtStep.map { "\(output!) keeps this run's checkpoint of step \($0)" } ?? "no checkpoint written")
+                                    + (e.savedAtStep.flatMap { step in output.map { "\($0) keeps this run's checkpoint of step \(step)" } } ?? "no checkpoint written")
                                     + " (try a lower --lr or --clip)")
         }
         progress.clear()

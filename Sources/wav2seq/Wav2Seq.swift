@@ -70,7 +70,7 @@ struct Wav2Seq: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Output sample rate in Hz. Default: 8000.", valueName: "hz"))
     var rate: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Trim leading and trailing frames more than DB decibels below the loudest frame, or 'vad': a voice-activity trim that also leaves out noise and hum (threshold from the clip's own noise floor and peak, 60 ms hangover). Default: vad with --mel, else 40.", valueName: "db|vad"))
+    @Option(name: .long, help: ArgumentHelp("Trim leading and trailing frames more than DB decibels below the loudest frame, or 'vad': a voice-activity trim that also leaves out noise and hum (threshold from the clip's own noise floor and peak, 10 ms hangover). Default: vad with --mel, else 40.", valueName: "db|vad"))
     var trim: String?
 
     @Flag(name: .customLong("no-trim"), help: "Keep leading and trailing silence.")
@@ -215,6 +215,12 @@ struct Wav2Seq: ParsableCommand {
         let frontend = frontends[0]
         if let mel = frontend.mel, mel.filterbank.emptyBands > 0 {
             note("wav2seq: warning: \(mel.filterbank.emptyBands) of the \(mel.bands) mel bands cover no FFT bin and are constant (use fewer bands or a longer --win)")
+        } else if let mel = frontend.mel, let vtlp = try augmentation().vtlp,
+                  let empty = [vtlp.lowerBound, vtlp.upperBound].map({ mel.warped($0).filterbank.emptyBands }).max(), empty > 0 {
+            note("wav2seq: warning: with --vtlp \(vtlp.lowerBound),\(vtlp.upperBound), up to \(empty) of the \(mel.bands) mel bands cover no FFT bin in the warped copies (use fewer bands or a longer --win)")
+        }
+        if try augmentation().vtlp != nil && frontend.mel == nil {
+            throw ValidationError("--vtlp warps the mel filterbank; \(like ?? "this stream") has no mel features")
         }
         let labeler: Labeler?
         do { labeler = noLabel ? nil : try Labeler(pattern: labelPattern, fromDirectory: labelDir) }
@@ -282,7 +288,7 @@ struct Wav2Seq: ParsableCommand {
             let ids = try batch.map(labelID)
             let first = fileCount
             fileCount += batch.count
-            try forEachProcessed(batch.count, threads: threads,
+            try forEachProcessed(batch.count, threads: threads, outputsPerFile: frontends.count * (copies + 1),
                                  { [batch] i throws(AudioError) in
                                      let audio = try AudioFile.read(batch[i])
                                      var out = FileFeatures()
@@ -372,11 +378,12 @@ typealias FileFeatures = [(x: [Float], steps: Int)]
 /// Runs jobs 0..<count (decode and featurise one file) on `threads` threads, a
 /// chunk at a time, and hands each outcome to `body` in job order (so the output
 /// does not depend on the thread count).
-func forEachProcessed(_ count: Int, threads: Int,
+func forEachProcessed(_ count: Int, threads: Int, outputsPerFile: Int = 1,
                       _ process: @escaping @Sendable (Int) throws(AudioError) -> FileFeatures,
                       _ body: (Int, Result<FileFeatures, AudioError>) throws -> Void) throws {
     let threads = max(1, threads)
-    let chunk = threads == 1 ? 1 : 16 * threads
+    // a chunk's outputs are held until written: fewer files at a time when each gives many
+    let chunk = threads == 1 ? 1 : max(threads, 16 * threads / max(1, outputsPerFile))
     var start = 0
     while start < count {
         let end = min(count, start + chunk)

@@ -1,9 +1,9 @@
 import Tensor
 
 /// SpecAugment's masking (Park et al. 2019) for float inputs in training: in every
-/// example, `masks` bands of up to `frequency` adjacent features and `masks` spans of up
-/// to `time` steps (within the example's length) are set to 0 — the mean of CMVN
-/// features. Drawn per example from (seed, step, row), so a batch is masked alike on any
+/// example, `masks` bands of up to `frequency` adjacent features (at most all but one)
+/// and `masks` spans of up to `time` steps (at most half the example's length) are set
+/// to 0 — the mean of CMVN features. Drawn per example from (seed, step, row), so a batch is masked alike on any
 /// number of processes, differently at every step, and never in evaluation.
 public struct SpecAugment: Sendable, Equatable {
     public var frequency: Int
@@ -22,10 +22,11 @@ public struct SpecAugment: Sendable, Equatable {
             var g = RandomSource(seed: seed ^ (UInt64(step) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(r) &* 0xC2B2_AE3D_27D4_EB4F) ^ 0x5EC7)
             let len = min(lengths[r], T)
             for _ in 0..<masks {
-                let w = Int(g.next() % UInt64(min(frequency, F) + 1))
+                // at most F − 1 bands and half the steps: an example is never blanked whole
+                let w = Int(g.next() % UInt64(min(frequency, F - 1) + 1))
                 let f0 = Int(g.next() % UInt64(F - w + 1))
                 for t in 0..<len { for f in f0..<(f0 + w) { v[(r * T + t) * F + f] = 0 } }
-                let s = Int(g.next() % UInt64(min(time, len) + 1))
+                let s = Int(g.next() % UInt64(min(time, len / 2) + 1))
                 let t0 = Int(g.next() % UInt64(len - s + 1))
                 for t in t0..<(t0 + s) { for f in 0..<F { v[(r * T + t) * F + f] = 0 } }
             }

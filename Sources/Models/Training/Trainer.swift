@@ -17,6 +17,8 @@ public struct TrainingPlan: Sendable {
     public var saveEachEpoch = false
     /// Keep (and write at the end) the parameters of the best validation loss.
     public var keepBest = false
+    /// When training stops on NaN, write the best checkpoint so far (where it has a place to go).
+    public var writeBestOnFailure = true
     /// Padding id of the stream.
     public var pad: Int32 = 0
     /// Masking of float inputs in training (SpecAugment).
@@ -153,10 +155,8 @@ public final class Trainer {
         if let st = model.state {
             let total = st.h.shape[1], rows = share.rows(of: total)
             stateRows = total
-            if rows.count != total {
-                model.state = (st.h.rowSlice(rows), st.c?.rowSlice(rows))
-                if rows.isEmpty { model.state = nil }
-            }
+            if rows.isEmpty { model.state = nil }
+            else if rows.count != total { model.state = (st.h.rowSlice(rows), st.c?.rowSlice(rows)) }
         }
     }
 
@@ -178,7 +178,9 @@ public final class Trainer {
                 let b: Batch
                 do { b = try Batch(batches[state.batchInEpoch], spec: model.spec) }
                 catch { throw StreamError("\(data.source): batch \(state.batchInEpoch + 1) of epoch \(state.epoch + 1): \(error)") }
-                let loss = try step(b)
+                let loss: Float
+                do { loss = try step(b) }
+                catch { throw StreamError("\(data.source): batch \(state.batchInEpoch + 1) of epoch \(state.epoch + 1): \(error)") }
                 guard loss.isFinite else {
                     try writeBest()
                     throw NonFiniteTraining(description: "loss became \(loss) at epoch \(state.epoch + 1), step \(state.step + 1)",
@@ -195,7 +197,8 @@ public final class Trainer {
                     try validate("step \(state.step)", epoch: state.epoch + 1,
                                  progress: Double(state.epoch) + Double(state.batchInEpoch) / Double(batches.count))
                 }
-                if stopAgreed { outcome = .interrupted; break epochLoop }
+                // one process reads the flag after the step's checkpoint and validation too
+                if isParallel ? stopAgreed : hooks.stopRequested() { outcome = .interrupted; break epochLoop }
                 if let maxSteps = plan.maxSteps, state.step >= maxSteps { outcome = .reachedMaxSteps; break epochLoop }
             }
             state.epoch += 1
@@ -221,6 +224,9 @@ public final class Trainer {
         if let sa = plan.specAugment, let x = batch.floats, x.shape.count == 3 {
             batch.floats = sa.apply(x, lengths: batch.lengths, seed: state.seed, step: state.step)
         }
+        // a carried state belongs to a batch of as many rows (one process starts afresh on
+        // another size because the state's shape differs; a share's shape may not)
+        if model.spec.stateful, let previous = stateRows, previous != batch.batchSize { model.state = nil }
         let rows = share.rows(of: batch.batchSize)
         let local = rows.isEmpty ? nil : batch.rows(rows)
         model.batchRows = isParallel ? (rows.lowerBound, batch.batchSize) : nil
@@ -285,9 +291,11 @@ public final class Trainer {
         var m = Metrics()
         let (batches, carry) = try validation.evaluationBatches(for: model.spec, batch: state.batchSize, pad: plan.pad)
         model.resetState()
+        var previousRows: Int?
         for r in batches {
-            if !carry { model.resetState() }
             let b = try Batch(r, spec: model.spec)
+            if !carry || previousRows != b.batchSize { model.resetState() }
+            previousRows = b.batchSize
             let rows = share.rows(of: b.batchSize)
             if !rows.isEmpty { m.add(try model.evaluate(b.rows(rows)).metrics) }
         }
@@ -339,7 +347,9 @@ public final class Trainer {
     /// of processes).
     public func record() throws -> Record {
         checkpoint.train = state
-        guard isParallel, model.spec.stateful, let total = stateRows else { return try checkpoint.record(optimizerState: optimizer) }
+        guard isParallel, model.spec.stateful, !model.spec.separateLayers, let total = stateRows else {
+            return try checkpoint.record(optimizerState: optimizer)
+        }
         let spec = model.spec
         let shape = [(spec.separateLayers ? 1 : spec.hidden.count) * spec.directions, total, spec.hidden.last!]
         let carried = model.state
@@ -362,7 +372,7 @@ public final class Trainer {
     }
 
     private func writeBest() throws {
-        guard let best else { return }
+        guard let best, plan.writeBestOnFailure else { return }
         if communicator.rank == 0 { try hooks.writeCheckpoint?(best) }
         savedAtStep = bestStep
     }
