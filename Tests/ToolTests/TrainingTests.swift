@@ -84,6 +84,10 @@ struct TrainingTests {
         let nan = try Pipeline.run("fit", Self.spec + ["--lr", "1e30", "--epochs", "3", data])
         #expect(nan.status == 1)
         #expect(nan.stderr.contains("loss became"))
+        // with --keep-best and no -o, the best checkpoint has nowhere to go: one line, no trap, nothing on stdout
+        let best = try Pipeline.run("fit", Self.spec + ["--lr", "1e30", "--epochs", "3", "--val", data, "--keep-best", data])
+        #expect(best.status == 1 && best.stdout.isEmpty, "\(best.stderr)")
+        #expect(best.stderr.contains("no checkpoint written"), "\(best.stderr)")
     }
 
     @Test func helloBecomesOhlol() throws {
