@@ -110,25 +110,34 @@ extension Dataset {
     }
 
     /// Runs `net` (without the tape) on the stream's evaluation batches, carrying or
-    /// resetting a stateful model's state as `evaluationBatches` says, and hands each
-    /// batch with its metrics and logits to `body`. The carried state is reset first and after.
-    public func forEachEvaluated(_ net: SequenceModel, batch: Int, pad: Int32,
+    /// resetting a stateful model's state as `evaluationBatches` says (and afresh where the
+    /// batch size changes: a state belongs to a batch of as many rows), and hands each
+    /// batch with its metrics and logits to `body`. With a `share`, only that share's rows
+    /// of each batch are run (data-parallel evaluation; a share without rows is skipped).
+    /// The carried state is reset first and after.
+    public func forEachEvaluated(_ net: SequenceModel, batch: Int, pad: Int32, share: RowShare = .whole,
                                  _ body: (Batch, Metrics, Tensor) throws -> Void) throws {
         let (batches, carry) = try evaluationBatches(for: net.spec, batch: batch, pad: pad)
         net.resetState()
         defer { net.resetState() }
+        var previousRows: Int?
         for r in batches {
-            if !carry { net.resetState() }
-            let b = try Batch(r, spec: net.spec)
+            let whole = try Batch(r, spec: net.spec)
+            if !carry || previousRows != whole.batchSize { net.resetState() }
+            previousRows = whole.batchSize
+            let rows = share.rows(of: whole.batchSize)
+            guard !rows.isEmpty else { continue }
+            let b = whole.rows(rows)
             let (m, logits) = try net.evaluate(b)
             try body(b, m, logits)
         }
     }
 
-    /// Mean loss and accuracy (or perplexity's loss) of `net` on this stream.
-    public func evaluate(_ net: SequenceModel, batch: Int, pad: Int32) throws -> Metrics {
+    /// Mean loss and accuracy (or perplexity's loss) of `net` on this stream (on `share`'s
+    /// rows of each batch).
+    public func evaluate(_ net: SequenceModel, batch: Int, pad: Int32, share: RowShare = .whole) throws -> Metrics {
         var m = Metrics()
-        try forEachEvaluated(net, batch: batch, pad: pad) { _, metrics, _ in m.add(metrics) }
+        try forEachEvaluated(net, batch: batch, pad: pad, share: share) { _, metrics, _ in m.add(metrics) }
         return m
     }
 }

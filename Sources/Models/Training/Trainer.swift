@@ -139,6 +139,8 @@ public final class Trainer {
     private var stateRows: Int?
     private var stopAgreed = false
     private var communicationSeconds = 0.0
+    /// The all-reduce buffer: gradients, flags, loss, stop.
+    private var fused: Tensor?
 
     public init(checkpoint: Checkpoint, optimizer: Optimizer, state: TrainState, data: Dataset, validation: Dataset?,
                 plan: TrainingPlan, communicator: any Communicator = SingleProcess()) {
@@ -259,10 +261,12 @@ public final class Trainer {
     private func reduceGradients(weight: Float, loss: Float) throws -> (loss: Float, stop: Bool) {
         let parameters = model.parameters, be = model.backend
         let total = parameters.reduce(0) { $0 + $1.count }, tail = parameters.count + 2
-        let fused = Tensor(zeros: [total + tail], on: be)
+        // one buffer for the run (steps all reduce the same parameters)
+        if fused?.count != total + tail || fused?.device != be.device { fused = Tensor(uninitialized: [total + tail], on: be) }
+        let fused = self.fused!
         var offset = 0
         for p in parameters {
-            if let g = p.grad { be.copy(g.pointer, fused.pointer + offset, p.count) }
+            if let g = p.grad { be.copy(g.pointer, fused.pointer + offset, p.count) } else { be.fill(fused.pointer + offset, p.count, 0) }
             offset += p.count
         }
         be.scale(total, weight, fused.pointer)
@@ -288,18 +292,7 @@ public final class Trainer {
         let carried = model.state
         model.training = false
         defer { model.training = true; model.state = carried }
-        var m = Metrics()
-        let (batches, carry) = try validation.evaluationBatches(for: model.spec, batch: state.batchSize, pad: plan.pad)
-        model.resetState()
-        var previousRows: Int?
-        for r in batches {
-            let b = try Batch(r, spec: model.spec)
-            if !carry || previousRows != b.batchSize { model.resetState() }
-            previousRows = b.batchSize
-            let rows = share.rows(of: b.batchSize)
-            if !rows.isEmpty { m.add(try model.evaluate(b.rows(rows)).metrics) }
-        }
-        model.resetState()
+        var m = try validation.evaluate(model, batch: state.batchSize, pad: plan.pad, share: share)
         if isParallel {
             var sums = [m.lossSum, Double(m.count), Double(m.correct)]
             try communicator.allReduceSum(&sums)
