@@ -22,21 +22,8 @@ public enum Shaping {
     public static func nonSilentRange(_ x: [Float], sampleRate: Int, db: Double,
                                       frameMs: Double = 20, hopMs: Double = 5) -> Range<Int> {
         let n = x.count
-        let frame = max(1, Int((Double(sampleRate) * frameMs / 1000).rounded()))
-        let hop = max(1, Int((Double(sampleRate) * hopMs / 1000).rounded()))
-        guard n > frame else { return 0..<n }
-        // prefix sums of squares, in Double so long files do not lose precision
-        var prefix = [Double](repeating: 0, count: n + 1)
-        for i in 0..<n { prefix[i + 1] = prefix[i] + Double(x[i]) * Double(x[i]) }
-        // frames start at 0, hop, 2·hop, ...; the last one is moved back to end at n
-        var starts = Array(stride(from: 0, through: n - frame, by: hop))
-        if let last = starts.last, last + frame < n { starts.append(n - frame) }
-        var energies = [Double](repeating: 0, count: starts.count)
-        var loudest = 0.0
-        for (k, s) in starts.enumerated() {
-            energies[k] = prefix[s + frame] - prefix[s]   // mean square × frame; compared as ratios
-            loudest = max(loudest, energies[k])
-        }
+        guard let (frame, _, starts, energies) = frames(x, sampleRate: sampleRate, frameMs: frameMs, hopMs: hopMs) else { return 0..<n }
+        let loudest = energies.max() ?? 0   // energies are compared as ratios
         guard loudest > 0 else { return 0..<n }
         let threshold = loudest * pow10(-db / 10)        // RMS ratio 10^(−db/20), squared
         guard let first = energies.firstIndex(where: { $0 >= threshold }),
@@ -58,14 +45,8 @@ public enum Shaping {
     public static func voiceRange(_ x: [Float], sampleRate: Int, frameMs: Double = 20, hopMs: Double = 5,
                                   hangoverMs: Double = 10) -> Range<Int> {
         let n = x.count
-        let frame = max(1, Int((Double(sampleRate) * frameMs / 1000).rounded()))
-        let hop = max(1, Int((Double(sampleRate) * hopMs / 1000).rounded()))
-        guard n > frame else { return 0..<n }
-        var prefix = [Double](repeating: 0, count: n + 1)
-        for i in 0..<n { prefix[i + 1] = prefix[i] + Double(x[i]) * Double(x[i]) }
-        var starts = Array(stride(from: 0, through: n - frame, by: hop))
-        if let last = starts.last, last + frame < n { starts.append(n - frame) }
-        let db = starts.map { 10 * log10((prefix[$0 + frame] - prefix[$0]) / Double(frame) + 1e-20) }
+        guard let (frame, hop, starts, energies) = frames(x, sampleRate: sampleRate, frameMs: frameMs, hopMs: hopMs) else { return 0..<n }
+        let db = energies.map { 10 * log10($0 / Double(frame) + 1e-20) }
         guard let peak = db.max(), peak > -190 else { return 0..<n }  // all zeros: nothing to measure against
         // noise or hum shows as a steady level at an edge of the clip: its first (or last)
         // 200 ms within 5 dB and at least 15 dB under the peak (longer than a fricative such
@@ -87,6 +68,24 @@ public enum Shaping {
         let hang = Int(Double(sampleRate) * hangoverMs / 1000)
         let lower = starts[first] + frame / 2 - hop / 2 - hang, upper = starts[last] + frame / 2 + hop / 2 + hang
         return max(0, lower)..<min(n, max(upper, lower + 1))
+    }
+
+    /// Frames of `frameMs` every `hopMs` over `x`: their length and step in samples, where
+    /// each starts (0, hop, 2·hop, …; the last one moved back to end at the end of `x`) and
+    /// its energy (the sum of squares: mean square × frame). Nil when `x` is not longer
+    /// than one frame.
+    static func frames(_ x: [Float], sampleRate: Int, frameMs: Double, hopMs: Double)
+        -> (frame: Int, hop: Int, starts: [Int], energies: [Double])? {
+        let n = x.count
+        let frame = max(1, Int((Double(sampleRate) * frameMs / 1000).rounded()))
+        let hop = max(1, Int((Double(sampleRate) * hopMs / 1000).rounded()))
+        guard n > frame else { return nil }
+        // prefix sums of squares, in Double so long files do not lose precision
+        var prefix = [Double](repeating: 0, count: n + 1)
+        for i in 0..<n { prefix[i + 1] = prefix[i] + Double(x[i]) * Double(x[i]) }
+        var starts = Array(stride(from: 0, through: n - frame, by: hop))
+        if let last = starts.last, last + frame < n { starts.append(n - frame) }
+        return (frame, hop, starts, starts.map { prefix[$0 + frame] - prefix[$0] })
     }
 
     /// Where the content sits when `fit` pads or cuts.
