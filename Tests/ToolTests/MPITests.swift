@@ -48,30 +48,13 @@ enum MPI {
     }
 
     /// Whether network namespaces can be made here (root, `ip netns`, `unshare`).
-    static let canMakeNamespaces: Bool = {
-        guard available else { return false }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "ip netns add recur-probe && ip netns del recur-probe && unshare --uts true"]
-        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        guard (try? p.run()) != nil else { return false }
-        p.waitUntilExit()
-        return p.terminationStatus == 0
-    }()
+    static let canMakeNamespaces: Bool = available
+        && (try? Pipeline.exec("/bin/sh", ["-c", "ip netns add recur-probe && ip netns del recur-probe && unshare --uts true"]))?.status == 0
 
     /// `scripts/mpi-netns ARGS…` (two hosts in network namespaces).
     static func netns(_ args: [String]) throws -> (status: Int32, stderr: String) {
-        let p = Process()
-        p.executableURL = root.appendingPathComponent("scripts/mpi-netns")
-        p.arguments = args
-        p.environment = environment
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, text)
+        let r = try Pipeline.exec(root.appendingPathComponent("scripts/mpi-netns").path, args, environment: environment)
+        return (r.status, r.stderr)
     }
 
     /// The largest difference between two checkpoints' parameters.
@@ -274,18 +257,10 @@ struct MPITests {
 @Suite("fit without MPI")
 struct NoMPITests {
     @Test func plainBuildUnderALauncherRefuses() throws {
-        let p = Process()
-        p.executableURL = Pipeline.binDir.appendingPathComponent("fit")
-        p.arguments = ["--model", "charlm", "-o", Pipeline.tempPath("x.ckpt"), "/dev/null"]
-        var env = ProcessInfo.processInfo.environment
-        env["OMPI_COMM_WORLD_SIZE"] = "2"
-        p.environment = env
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 1)
-        #expect(text.contains("this build has no MPI"), "\(text)")
+        let r = try Pipeline.exec(Pipeline.binDir.appendingPathComponent("fit").path,
+                                  ["--model", "charlm", "-o", Pipeline.tempPath("x.ckpt"), "/dev/null"],
+                                  environment: ["OMPI_COMM_WORLD_SIZE": "2"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("this build has no MPI"), "\(r.stderr)")
     }
 }

@@ -75,6 +75,31 @@ enum Pipeline {
         return (processes, first, previous, errPipes)
     }
 
+    /// Any program (a script, mpirun, python) run to its end with no input: status,
+    /// stdout and stderr, read concurrently so a full pipe never blocks it.
+    /// `environment`: variables set or replaced over this process's.
+    static func exec(_ executable: String, _ args: [String], environment: [String: String] = [:]) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+        try p.run()
+        final class Box: @unchecked Sendable { var data = Data() }
+        let stdout = Box(), stderr = Box()
+        let group = DispatchGroup()
+        for (box, pipe) in [(stdout, out), (stderr, err)] {
+            let h = pipe.fileHandleForReading
+            DispatchQueue.global().async(group: group) { box.data = h.readDataToEndOfFile() }
+        }
+        group.wait()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: stdout.data, stderr: String(decoding: stderr.data, as: UTF8.self))
+    }
+
     /// Reads a stream from bytes.
     static func records(_ data: Data) throws -> (meta: StreamMeta, records: [Record]) {
         let path = NSTemporaryDirectory() + "recur-tool-\(UUID().uuidString)"

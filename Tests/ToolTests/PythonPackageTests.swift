@@ -11,19 +11,10 @@ struct PythonPackageTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     static func python(_ exe: String, _ args: [String]) -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["PYTHONPATH"] = root.appendingPathComponent("python").path
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        guard (try? p.run()) != nil else { return (127, "", "cannot start \(exe)") }
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        guard let r = try? Pipeline.exec(exe, args, environment: ["PYTHONPATH": root.appendingPathComponent("python").path]) else {
+            return (127, "", "cannot start \(exe)")
+        }
+        return (r.status, String(decoding: r.stdout, as: UTF8.self), r.stderr)
     }
 
     static let interpreter: String? = {
