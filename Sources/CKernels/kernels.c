@@ -120,6 +120,78 @@ RK_CLONES void rk_gemm_nn_acc(int M, int N, int K, const float *A, int lda,
     }
 }
 
+// ---- small-M product with a transposed right side --------------------------
+
+// Sum of a vector's 16 lanes.
+static inline __attribute__((always_inline)) float rk_hsum16(rk_v16 v) {
+    typedef float rk_v8 __attribute__((vector_size(32), aligned(4)));
+    typedef float rk_v4 __attribute__((vector_size(16), aligned(4)));
+    rk_v8 h = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7)
+            + __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+    rk_v4 q = __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
+    return (q[0] + q[2]) + (q[1] + q[3]);
+}
+
+// One MR×NR tile of C += A·Bᵀ: rows a[0..MR) of A against rows b[0..NR) of B,
+// each a dot product over K (16 lanes at a time, then a scalar tail).
+#define RK_NT_TILE(MR, NR)                                                                          \
+    static inline __attribute__((always_inline)) void rk_nt_tile_##MR##x##NR(int K, const float *A, int lda, const float *B,       \
+                                             int ldb, float *C, int ldc) {                          \
+        rk_v16 acc[MR][NR];                                                                         \
+        for (int i = 0; i < MR; i++)                                                                \
+            for (int j = 0; j < NR; j++) acc[i][j] = (rk_v16){0};                                   \
+        int k = 0;                                                                                  \
+        for (; k + 16 <= K; k += 16) {                                                              \
+            rk_v16 b[NR];                                                                           \
+            for (int j = 0; j < NR; j++) b[j] = *(const rk_v16 *)(B + (size_t)j * ldb + k);         \
+            for (int i = 0; i < MR; i++) {                                                          \
+                rk_v16 a = *(const rk_v16 *)(A + (size_t)i * lda + k);                              \
+                for (int j = 0; j < NR; j++) acc[i][j] += a * b[j];                                 \
+            }                                                                                       \
+        }                                                                                           \
+        for (int i = 0; i < MR; i++)                                                                \
+            for (int j = 0; j < NR; j++) {                                                          \
+                float s = rk_hsum16(acc[i][j]);                                                     \
+                for (int kk = k; kk < K; kk++) s += A[(size_t)i * lda + kk] * B[(size_t)j * ldb + kk]; \
+                C[(size_t)i * ldc + j] += s;                                                        \
+            }                                                                                       \
+    }
+RK_NT_TILE(4, 4)
+RK_NT_TILE(2, 8)
+RK_NT_TILE(1, 8)
+RK_NT_TILE(1, 1)
+
+// C[M,N] += A[M,K] · B[N,K]ᵀ for few rows M: every row of B (a weight matrix as
+// torch stores it, [out, in]) is read in place once per tile of A's rows, with
+// no packing, so a product of a few rows costs what streaming B costs.
+RK_CLONES void rk_gemm_nt_acc(int M, int N, int K, const float *A, int lda,
+                              const float *B, int ldb, float *C, int ldc) {
+    int m = 0;
+    for (; m + 4 <= M; m += 4) {
+        int n = 0;
+        for (; n + 4 <= N; n += 4)
+            rk_nt_tile_4x4(K, A + (size_t)m * lda, lda, B + (size_t)n * ldb, ldb, C + (size_t)m * ldc + n, ldc);
+        for (; n < N; n++)
+            for (int i = 0; i < 4; i++)
+                rk_nt_tile_1x1(K, A + (size_t)(m + i) * lda, lda, B + (size_t)n * ldb, ldb, C + (size_t)(m + i) * ldc + n, ldc);
+    }
+    for (; m + 2 <= M; m += 2) {
+        int n = 0;
+        for (; n + 8 <= N; n += 8)
+            rk_nt_tile_2x8(K, A + (size_t)m * lda, lda, B + (size_t)n * ldb, ldb, C + (size_t)m * ldc + n, ldc);
+        for (; n < N; n++)
+            for (int i = 0; i < 2; i++)
+                rk_nt_tile_1x1(K, A + (size_t)(m + i) * lda, lda, B + (size_t)n * ldb, ldb, C + (size_t)(m + i) * ldc + n, ldc);
+    }
+    for (; m < M; m++) {
+        int n = 0;
+        for (; n + 8 <= N; n += 8)
+            rk_nt_tile_1x8(K, A + (size_t)m * lda, lda, B + (size_t)n * ldb, ldb, C + (size_t)m * ldc + n, ldc);
+        for (; n < N; n++)
+            rk_nt_tile_1x1(K, A + (size_t)m * lda, lda, B + (size_t)n * ldb, ldb, C + (size_t)m * ldc + n, ldc);
+    }
+}
+
 // ---- recurrent gate kernels -------------------------------------------------
 
 #define RK_VALID(b) (len == NULL || t < len[b])

@@ -26,6 +26,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// register-blocked kernel whatever their size: it beats OpenBLAS there, which
     /// repacks the right-hand side on every call.
     public var registerKernelRows = 64
+    /// Products [m,k]·[n,k]ᵀ with at most this many rows use the dot-product kernel,
+    /// which reads the right side in place instead of packing it.
+    public var transposedKernelRows = 16
     /// Products with at least this many multiply-adds are split across threads.
     public var parallelGemmLimit = 1 << 20
 
@@ -35,6 +38,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         openblas_set_num_threads(1)
     }
+
+    /// The CPU type whose kernels OpenBLAS chose (its own detection, or OPENBLAS_CORETYPE).
+    public static var blasCore: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
 
     /// Whether the calling thread is outside recur's parallel regions (so work may be split).
     public var isOutsideParallelRegion: Bool { rk_parallel_depth() == 0 }
@@ -130,6 +136,22 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 }
             } else {
                 rk_gemm_nn_acc(Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc))
+            }
+            return
+        }
+        if !transA && transB && alpha == 1 && m <= transposedKernelRows {
+            // A few rows against a weight stored [n, k]: dot products over B's rows in
+            // place (OpenBLAS would pack all of B on every call).
+            if beta == 0 { for r in 0..<m { (c + r * ldc).initialize(repeating: 0, count: n) } }
+            else if beta != 1 { for r in 0..<m { scale(n, beta, c + r * ldc) } }
+            if work >= parallelGemmLimit / 4 && n >= 64 && threads > 1 && rk_parallel_depth() == 0 {
+                let n0 = (n / 2 + 7) / 8 * 8
+                parallelFor(2) { i in
+                    let c0 = i == 0 ? 0 : n0, cols = i == 0 ? n0 : n - n0
+                    rk_gemm_nt_acc(Int32(m), Int32(cols), Int32(k), a, Int32(lda), b + c0 * ldb, Int32(ldb), c + c0, Int32(ldc))
+                }
+            } else {
+                rk_gemm_nt_acc(Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc))
             }
             return
         }

@@ -22,6 +22,12 @@ extern "C" {
 void rk_gemm_nn_acc(int M, int N, int K, const float *A, int lda,
                     const float *B, int ldb, float *C, int ldc);
 
+/// C[M,N] += A[M,K] · B[N,K]ᵀ; leading dimensions lda, ldb, ldc.
+/// For products of a few rows (M up to ~16) with a weight matrix stored
+/// [out, in]: B is read in place, never packed.
+void rk_gemm_nt_acc(int M, int N, int K, const float *A, int lda,
+                    const float *B, int ldb, float *C, int ldc);
+
 /// y[cols, rows] = x[rows, cols]ᵀ
 void rk_transpose(int rows, int cols, const float *x, float *y);
 
