@@ -16,6 +16,8 @@ struct RecurBench: ParsableCommand {
             \(Help.examples([
                 "recur-bench rnn4 lstm-mnist",
                 "recur-bench all --threads 1 --phase train",
+                "# the machine's matrix peak through recur's CPU backend",
+                "recur-bench sgemm",
                 "# recur and PyTorch, ratio table",
                 "scripts/bench-side-by-side",
             ]))
@@ -25,7 +27,7 @@ struct RecurBench: ParsableCommand {
     static let names = ["rnn4", "gru-sst", "gru-sst-fused", "lstm-mnist", "names-bigru", "char-lstm",
                         "char-lstm-sample", "imdb-bilstm-200", "imdb-bilstm-400", "sine", "hello"]
 
-    @Argument(help: "Workloads, or 'all'.") var workloads: [String] = ["all"]
+    @Argument(help: "Workloads, 'all' (every workload), or 'sgemm' (C = A·B, n = 1024 and 256).") var workloads: [String] = ["all"]
     @Option(help: "CPU threads.") var threads = 2
     @Option(help: "train, infer or both.") var phase = "both"
     @Option(help: "Timed blocks (at least).") var repeats = 5
@@ -44,6 +46,7 @@ struct RecurBench: ParsableCommand {
         CPUBackend.shared.threads = threads
         let chosen = workloads == ["all"] ? Self.names : workloads
         for name in chosen {
+            if name == "sgemm" { for n in [1024, 256] { try emit(sgemm(n)) }; continue }
             guard Self.names.contains(name) else { throw ValidationError("unknown workload '\(name)'") }
             var rng = RandomSource(seed: 0)
             if name == "char-lstm-sample" { try emit(sample(&rng)); continue }
@@ -99,6 +102,36 @@ struct RecurBench: ParsableCommand {
         r["params"] = w.parameterCount
         r["config"] = w.config
         if ph == "train" { r["adam"] = "default"; r["last_loss"] = Double(lastLoss) }
+        addFLOPs(&r, w.forwardFLOPs * (ph == "train" ? 3 : 1))
+        return r
+    }
+
+    /// FLOPs per step and the GFLOP/s they make at the (clean) median.
+    func addFLOPs(_ r: inout [String: Any], _ flop: Double) {
+        r["flop_per_step"] = flop
+        let ms = (r["clean_ms_per_step"] ?? r["ms_per_step"]) as! Double
+        r["gflops"] = (flop / ms / 1e6 * 100).rounded() / 100
+    }
+
+    /// C[n,n] = A·B through the CPU backend (OpenBLAS split over the threads as recur
+    /// splits it): the peak that the GEMM-bound workloads are measured against.
+    func sgemm(_ n: Int) throws -> [String: Any] {
+        var rng = RandomSource(seed: 0)
+        let a = Tensor.normal([n, n], rng: &rng), b = Tensor.normal([n, n], rng: &rng), c = Tensor(zeros: [n, n])
+        let be = CPUBackend.shared
+        let product = { (_: Int) in
+            be.gemm(transA: false, transB: false, m: n, n: n, k: n, alpha: 1, a: a.pointer, lda: n,
+                    b: b.pointer, ldb: n, beta: 0, c: c.pointer, ldc: n)
+        }
+        let steps = self.steps ?? max(2, Int((Double(n == 1024 ? 20 : 1500) * scale).rounded()))
+        for i in 0..<max(3, steps / 4) { product(i) }
+        let (ms, other) = try blocks(steps, product)
+        var r = record("sgemm-recur-\(n)", "gemm", batch: 1, n: steps, warm: max(3, steps / 4), ms: ms, other: other)
+        r["backend"] = "recur"
+        r["n"] = n
+        r["params"] = 0
+        r["config"] = "C = A·B, float32, [\(n),\(n)]"
+        addFLOPs(&r, 2 * Double(n * n * n))
         return r
     }
 
@@ -109,6 +142,7 @@ struct RecurBench: ParsableCommand {
         let (ms, other) = try blocks(1) { _ in _ = try w.generate(1000, prompt: prompt) }
         var r = record("char-lstm-sample", "infer", batch: 1, n: 1000, warm: 250, ms: ms.map { $0 / 1000 }, other: other)
         r["params"] = w.parameterCount
+        addFLOPs(&r, CharLSTM.sampleFLOPs)
         r["config"] = "char-lstm model (eval); prompt 16; greedy 1000 chars; step = one char"
         return r
     }
@@ -124,6 +158,7 @@ struct RecurBench: ParsableCommand {
             "samples_per_s_min": sps(ms.max()!), "samples_per_s_max": sps(ms.min()!),
             "ms_per_step_blocks": ms, "other_cpu_blocks": other, "clean_blocks": clean.count,
             "time": ISO8601DateFormatter().string(from: Date()), "tag": tag,
+            "blas": "OpenBLAS \(CPUBackend.blasCore) kernels, 1 thread per call; recur splits products itself",
         ]
         if !clean.isEmpty {
             r["clean_ms_per_step"] = median(clean)

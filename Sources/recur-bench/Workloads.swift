@@ -8,6 +8,10 @@ protocol Workload: AnyObject {
     /// Default steps per timed block, by phase.
     var steps: [String: Int] { get }
     var config: String { get }
+    /// Floating-point operations of one forward pass (a multiply-add is two): the
+    /// recurrent and linear products, the work PyTorch does too. A training step
+    /// counts three times this (forward, and the backward's two products per product).
+    var forwardFLOPs: Double { get }
     var modules: [Module] { get }
     var adam: Adam { get }
     /// zero_grad; forward; loss; backward; (clip); optimiser step. Returns the loss.
@@ -35,6 +39,14 @@ extension Workload {
 
 let pool = 8  // distinct pre-generated input batches, cycled through
 
+/// FLOPs of one direction of a recurrent layer over `rowSteps` (row, step) pairs:
+/// per pair a [1, F]·[F, G·H] and a [1, H]·[H, G·H] product.
+func recurrentFLOPs(gates: Int, input: Int, hidden: Int, rowSteps: Int) -> Double {
+    2 * Double(rowSteps) * Double(gates * hidden) * Double(input + hidden)
+}
+/// FLOPs of a [rows, in]·[in, out] product.
+func linearFLOPs(rows: Int, _ input: Int, _ output: Int) -> Double { 2 * Double(rows * input * output) }
+
 func randomIds(_ n: Int, below v: Int, _ rng: inout RandomSource) -> [Int32] {
     (0..<n).map { _ in Int32(rng.next() % UInt64(v)) }
 }
@@ -48,6 +60,11 @@ final class RNN4: Workload {
     let pool1 = AvgPool1d(kernel: 7, stride: 5)
     var x = [Tensor](), y = [[Int32]]()
     var modules: [Module] { rnns + [fc] }
+    var forwardFLOPs: Double {
+        zip([4000, 800, 159, 31], zip([1, 16, 32, 64], [16, 32, 64, 128])).reduce(linearFLOPs(rows: 8, 640, 10)) {
+            $0 + recurrentFLOPs(gates: 1, input: $1.1.0, hidden: $1.1.1, rowSteps: 8 * $1.0)
+        }
+    }
 
     init(_ rng: inout RandomSource) {
         let sizes = [1, 16, 32, 64, 128]
@@ -78,6 +95,7 @@ final class GRUSST: Workload {
     let emb: Embedding, cell: GRUCell?, gru: GRU?, fc: Linear, adam: Adam
     var x = [[Int32]](), y = [[Int32]]()
     var modules: [Module] { [emb] + (cell.map { [$0] } ?? []) + (gru.map { [$0] } ?? []) + [fc] }
+    var forwardFLOPs: Double { recurrentFLOPs(gates: 3, input: 100, hidden: 512, rowSteps: 8 * 15) + linearFLOPs(rows: 8, 512, 2) }
 
     init(fused: Bool, _ rng: inout RandomSource) {
         steps = fused ? ["train": 15, "infer": 150] : ["train": 15, "infer": 120]
@@ -113,6 +131,7 @@ final class LSTMMnist: Workload {
     let lstm: LSTM, fc: Linear, adam: Adam
     var x = [Tensor](), y = [[Int32]]()
     var modules: [Module] { [lstm, fc] }
+    var forwardFLOPs: Double { recurrentFLOPs(gates: 4, input: 28, hidden: 64, rowSteps: 64 * 28) + linearFLOPs(rows: 64, 64, 10) }
 
     init(_ rng: inout RandomSource) {
         lstm = LSTM(inputSize: 28, hiddenSize: 64, batchFirst: true, rng: &rng)
@@ -136,6 +155,12 @@ final class NamesBiGRU: Workload {
     let emb: Embedding, gru: GRU, fc: Linear, adam: Adam
     var x = [[Int32]](), lengths = [[Int]](), y = [[Int32]](), T = [Int]()
     var modules: [Module] { [emb, gru, fc] }
+    /// Packed: only each name's own steps count (mean over the pool).
+    var forwardFLOPs: Double {
+        let rowSteps = lengths.map { $0.reduce(0, +) }.reduce(0, +) / lengths.count
+        return 2 * (recurrentFLOPs(gates: 3, input: 100, hidden: 100, rowSteps: rowSteps)
+                    + recurrentFLOPs(gates: 3, input: 200, hidden: 100, rowSteps: rowSteps)) + linearFLOPs(rows: 256, 200, 18)
+    }
 
     init(_ rng: inout RandomSource) {
         emb = Embedding(128, 100, rng: &rng)
@@ -169,6 +194,11 @@ final class CharLSTM: Workload {
     let emb: Embedding, lstm: LSTM, fc: Linear, adam: Adam
     var x = [[Int32]](), y = [[Int32]]()
     var modules: [Module] { [emb, lstm, fc] }
+    var forwardFLOPs: Double {
+        recurrentFLOPs(gates: 4, input: 256, hidden: 256, rowSteps: 32 * 35) + linearFLOPs(rows: 32 * 35, 256, Self.vocab)
+    }
+    /// One generated character (batch 1).
+    static let sampleFLOPs = recurrentFLOPs(gates: 4, input: 256, hidden: 256, rowSteps: 1) + linearFLOPs(rows: 1, 256, vocab)
 
     init(_ rng: inout RandomSource) {
         emb = Embedding(Self.vocab, 256, rng: &rng)
@@ -219,6 +249,10 @@ final class IMDBBiLSTM: Workload {
     let emb: Embedding, lstm: LSTM, fc: Linear, adam: Adam
     var x = [[Int32]](), y = [Tensor]()
     var modules: [Module] { [emb, lstm, fc] }
+    var forwardFLOPs: Double {
+        2 * (recurrentFLOPs(gates: 4, input: 100, hidden: 256, rowSteps: 30 * T)
+             + recurrentFLOPs(gates: 4, input: 512, hidden: 256, rowSteps: 30 * T)) + linearFLOPs(rows: 30, 512, 1)
+    }
 
     init(seqLen: Int, _ rng: inout RandomSource) {
         T = seqLen
@@ -250,6 +284,7 @@ final class Sine: Workload {
     var x = [Tensor](), y = [Tensor]()
     var h = Tensor(zeros: [1, 1, 16])
     var modules: [Module] { [rnn, fc] }
+    var forwardFLOPs: Double { recurrentFLOPs(gates: 1, input: 1, hidden: 16, rowSteps: 49) + linearFLOPs(rows: 49, 16, 1) }
 
     init(_ rng: inout RandomSource) {
         rnn = RNN(inputSize: 1, hiddenSize: 16, batchFirst: true, rng: &rng)
@@ -280,6 +315,10 @@ final class Hello: Workload {
     let emb: Embedding, rnn: RNN, fc: Linear, adam: Adam
     let input: [Int32] = [1, 0, 2, 2, 3], target: [Int32] = [3, 1, 2, 3, 2]
     var modules: [Module] { [emb, rnn, fc] }
+    var forwardFLOPs: Double {
+        recurrentFLOPs(gates: 1, input: 10, hidden: 8, rowSteps: 5) + recurrentFLOPs(gates: 1, input: 8, hidden: 8, rowSteps: 5)
+            + linearFLOPs(rows: 5, 8, 4)
+    }
 
     init(_ rng: inout RandomSource) {
         emb = Embedding(4, 10, rng: &rng)
