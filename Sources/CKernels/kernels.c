@@ -122,6 +122,10 @@ RK_CLONES void rk_gemm_nn_acc(int M, int N, int K, const float *A, int lda,
 
 // ---- small-M product with a transposed right side --------------------------
 
+// The helpers below take and return 64-byte vectors; they are always inlined into
+// the clones, so the baseline clone's vector ABI never shows.
+#pragma clang diagnostic ignored "-Wpsabi"
+
 // Sum of a vector's 16 lanes.
 static inline __attribute__((always_inline)) float rk_hsum16(rk_v16 v) {
     typedef float rk_v8 __attribute__((vector_size(32), aligned(4)));

@@ -54,18 +54,20 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     /// Runs `body(i)` for i in 0..<n, on up to `threads` threads when not already
-    /// inside a parallel region, else serially.
+    /// inside a parallel region, else serially. The threads are a pool that spins
+    /// briefly between regions (`rk_pool_run`), so the per-step regions of a
+    /// recurrence or of sampling do not pay a kernel wake-up each.
     public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
         if n <= 1 || threads <= 1 || rk_parallel_depth() > 0 {
             for i in 0..<n { body(i) }
             return
         }
         withoutActuallyEscaping(body) { body in
-            nonisolated(unsafe) let body = body
-            DispatchQueue.concurrentPerform(iterations: n) { i in
-                rk_parallel_enter()
-                body(i)
-                rk_parallel_leave()
+            var task = body
+            withUnsafeMutablePointer(to: &task) { context in
+                rk_pool_run(Int32(n), Int32(threads), { context, i in
+                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(i))
+                }, context)
             }
         }
     }

@@ -108,6 +108,15 @@ int rk_parallel_depth(void);
 void rk_parallel_enter(void);
 void rk_parallel_leave(void);
 
+/// A task of a parallel region: runs task `i` with the caller's context.
+typedef void (*rk_task_fn)(void *ctx, int i);
+
+/// Runs fn(ctx, i) for i in [0, n) on up to `threads` threads (the caller and
+/// pooled workers, which spin briefly between regions and then sleep), and
+/// returns when all are done. Tasks run at parallel depth ≥ 1. A region started
+/// while another thread's region runs executes serially on the caller.
+void rk_pool_run(int n, int threads, rk_task_fn fn, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif
