@@ -1,4 +1,5 @@
 import Testing
+import Dispatch
 import CKernels
 import Tensor
 @testable import TensorCPU
@@ -76,6 +77,37 @@ struct KernelTests {
         // Equal to rounding: OpenBLAS's kernels for some cores (OPENBLAS_CORETYPE=Haswell)
         // round a column block differently with its width.
         for (x, y) in zip(whole.values, split.values) { #expect(abs(x - y) <= 1e-5 * max(1, abs(x))) }
+    }
+
+    /// The worker pool runs every task of every region exactly once, region after region
+    /// (workers spinning from one to the next), and when several threads start regions at
+    /// once (the pool is busy: the others run theirs serially).
+    @Test func poolRunsEveryTaskOnce() {
+        @Sendable func regions(_ be: CPUBackend, _ count: Int) -> Bool {
+            var ok = true
+            for r in 0..<count {
+                let n = r % 9 + 1
+                let hits = UnsafeMutablePointer<Int>.allocate(capacity: n)
+                hits.initialize(repeating: 0, count: n)
+                nonisolated(unsafe) let h = hits
+                be.parallelFor(n) { i in h[i] += 1 }
+                for i in 0..<n where hits[i] != 1 { ok = false }
+                hits.deallocate()
+            }
+            return ok
+        }
+        let be = CPUBackend()
+        be.threads = 2
+        #expect(regions(be, 5000))
+        let results = UnsafeMutablePointer<Bool>.allocate(capacity: 4)
+        nonisolated(unsafe) let res = results
+        DispatchQueue.concurrentPerform(iterations: 4) { t in
+            let own = CPUBackend()
+            own.threads = 2
+            res[t] = regions(own, 2000)
+        }
+        for t in 0..<4 { #expect(results[t]) }
+        results.deallocate()
     }
 
     /// Vectorised tanh, sigmoid and exp stay within a few float32 ulps of libm.
