@@ -89,15 +89,13 @@ struct CharIdx: ParsableCommand {
         if let vocabFrom {
             vocab = try Vocabulary.load(vocabFrom)
         } else {
-            var scalarCounts = [UInt32: Int]()
-            for t in targets { for s in t { scalarCounts[s.value, default: 0] += 1 } }
+            var scalarCounts = ScalarCounts()
+            for t in targets { scalarCounts.add(t) }
             for t in texts {
-                for s in t.text { scalarCounts[s.value, default: 0] += 1 }
-                if steps != nil { for s in newline.unicodeScalars { scalarCounts[s.value, default: 0] += 1 } }
+                scalarCounts.add(t.text)
+                if steps != nil { scalarCounts.add(newline.unicodeScalars) }
             }
-            var counts = [String: Int](minimumCapacity: scalarCounts.count)
-            for (v, n) in scalarCounts { counts[String(Unicode.Scalar(v)!)] = n }
-            vocab = Vocabulary(counts: counts, maxSize: maxSize)
+            vocab = Vocabulary(counts: scalarCounts.byCharacter, maxSize: maxSize)
         }
         if let vocabOut {
             let o = try ByteOutput(path: vocabOut)
@@ -124,6 +122,7 @@ struct CharIdx: ParsableCommand {
             try writer.write(meta.record)
             let nl = newline.unicodeScalars
             var corpus = [Unicode.Scalar]()
+            corpus.reserveCapacity(texts.reduce(0) { $0 + $1.text.count + nl.count })
             for (i, t) in texts.enumerated() { corpus += t.text; if i < texts.count - 1 || !nl.isEmpty { corpus += nl } }
             var rng = RandomSource(seed: seed)
             written = try windows.write(ids(corpus), unit: "char", to: writer, rng: &rng)
@@ -224,14 +223,19 @@ struct CharIdx: ParsableCommand {
 }
 
 /// Character → id through a vocabulary of single-scalar tokens; others are `<unk>`.
+/// A flat table for the Basic Multilingual Plane (every script in use, Chinese
+/// included), a dictionary beyond it.
 struct CharTable {
-    private var scalarID = [UInt32: Int32]()
+    private var bmp = [Int32](repeating: -1, count: 0x10000)
+    private var astral = [UInt32: Int32]()
     private let unk: Int32
 
     init(_ vocab: Vocabulary) {
         for (i, t) in vocab.tokens.enumerated() {
             let u = t.unicodeScalars
-            if u.count == 1, scalarID[u.first!.value] == nil { scalarID[u.first!.value] = Int32(i) }
+            guard u.count == 1, let v = u.first?.value else { continue }
+            if v < 0x10000 { if bmp[Int(v)] < 0 { bmp[Int(v)] = Int32(i) } }
+            else if astral[v] == nil { astral[v] = Int32(i) }
         }
         unk = vocab.unknownID ?? 0
     }
@@ -240,10 +244,40 @@ struct CharTable {
     func ids(_ text: Substring, unknown: inout Int) -> [Int32] { ids(text.unicodeScalars, unknown: &unknown) }
 
     func ids<S: Sequence<Unicode.Scalar>>(_ scalars: S, unknown: inout Int) -> [Int32] {
-        scalars.map { s in
-            if let i = scalarID[s.value] { return i }
-            unknown += 1
-            return unk
+        var missing = 0
+        let out = bmp.withUnsafeBufferPointer { table in
+            scalars.map { s -> Int32 in
+                let v = s.value
+                let i = v < 0x10000 ? table[Int(v)] : (astral[v] ?? -1)
+                if i >= 0 { return i }
+                missing += 1
+                return unk
+            }
         }
+        unknown += missing
+        return out
+    }
+}
+
+/// How often each character occurs: a flat table for the Basic Multilingual Plane,
+/// a dictionary beyond it.
+struct ScalarCounts {
+    private var bmp = [Int](repeating: 0, count: 0x10000)
+    private var astral = [UInt32: Int]()
+
+    mutating func add<S: Sequence<Unicode.Scalar>>(_ scalars: S) {
+        bmp.withUnsafeMutableBufferPointer { table in
+            for s in scalars {
+                if s.value < 0x10000 { table[Int(s.value)] += 1 } else { astral[s.value, default: 0] += 1 }
+            }
+        }
+    }
+
+    /// The counts by character, for `Vocabulary(counts:)`.
+    var byCharacter: [String: Int] {
+        var out = [String: Int]()
+        for (v, n) in bmp.enumerated() where n > 0 { out[String(Unicode.Scalar(UInt32(v))!)] = n }
+        for (v, n) in astral { out[String(Unicode.Scalar(v)!)] = n }
+        return out
     }
 }
