@@ -168,32 +168,25 @@ RK_NT_TILE(1, 1)
 // C[M,N] += A[M,K] · B[N,K]ᵀ for few rows M: every row of B (a weight matrix as
 // torch stores it, [out, in]) is read in place once per tile of A's rows, with
 // no packing, so a product of a few rows costs what streaming B costs.
+// Rows m.. of C in blocks of MR rows: MR×NR tiles, then the last columns one by one.
+#define RK_NT_ROWS(MR, NR)                                                                          \
+    for (; m + MR <= M; m += MR) {                                                                  \
+        int n = 0;                                                                                  \
+        for (; n + NR <= N; n += NR)                                                                \
+            rk_nt_tile_##MR##x##NR(K, A + (size_t)m * lda, lda, B + (size_t)n * ldb, ldb,           \
+                                   C + (size_t)m * ldc + n, ldc);                                   \
+        for (; n < N; n++)                                                                          \
+            for (int i = 0; i < MR; i++)                                                            \
+                rk_nt_tile_1x1(K, A + (size_t)(m + i) * lda, lda, B + (size_t)n * ldb, ldb,         \
+                               C + (size_t)(m + i) * ldc + n, ldc);                                 \
+    }
+
 RK_CLONES void rk_gemm_nt_acc(int M, int N, int K, const float *A, int lda,
                               const float *B, int ldb, float *C, int ldc) {
     int m = 0;
-    for (; m + 4 <= M; m += 4) {
-        int n = 0;
-        for (; n + 4 <= N; n += 4)
-            rk_nt_tile_4x4(K, A + (size_t)m * lda, lda, B + (size_t)n * ldb, ldb, C + (size_t)m * ldc + n, ldc);
-        for (; n < N; n++)
-            for (int i = 0; i < 4; i++)
-                rk_nt_tile_1x1(K, A + (size_t)(m + i) * lda, lda, B + (size_t)n * ldb, ldb, C + (size_t)(m + i) * ldc + n, ldc);
-    }
-    for (; m + 2 <= M; m += 2) {
-        int n = 0;
-        for (; n + 8 <= N; n += 8)
-            rk_nt_tile_2x8(K, A + (size_t)m * lda, lda, B + (size_t)n * ldb, ldb, C + (size_t)m * ldc + n, ldc);
-        for (; n < N; n++)
-            for (int i = 0; i < 2; i++)
-                rk_nt_tile_1x1(K, A + (size_t)(m + i) * lda, lda, B + (size_t)n * ldb, ldb, C + (size_t)(m + i) * ldc + n, ldc);
-    }
-    for (; m < M; m++) {
-        int n = 0;
-        for (; n + 8 <= N; n += 8)
-            rk_nt_tile_1x8(K, A + (size_t)m * lda, lda, B + (size_t)n * ldb, ldb, C + (size_t)m * ldc + n, ldc);
-        for (; n < N; n++)
-            rk_nt_tile_1x1(K, A + (size_t)m * lda, lda, B + (size_t)n * ldb, ldb, C + (size_t)m * ldc + n, ldc);
-    }
+    RK_NT_ROWS(4, 4)
+    RK_NT_ROWS(2, 8)
+    RK_NT_ROWS(1, 8)
 }
 
 // ---- recurrent gate kernels -------------------------------------------------

@@ -128,8 +128,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         if m == 0 || n == 0 { return }
         let work = m * n * k
         if !transA && !transB && alpha == 1 && (m <= registerKernelRows || work <= smallGemmLimit) {
-            if beta == 0 { for r in 0..<m { (c + r * ldc).initialize(repeating: 0, count: n) } }
-            else if beta != 1 { for r in 0..<m { scale(n, beta, c + r * ldc) } }
+            scaleRows(c, rows: m, cols: n, ldc: ldc, beta)
             if work >= parallelGemmLimit && n >= 128 && threads > 1 && rk_parallel_depth() == 0 {
                 let n0 = (n / 2 + 63) / 64 * 64
                 parallelFor(2) { i in
@@ -144,8 +143,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         if !transA && transB && alpha == 1 && m <= transposedKernelRows {
             // A few rows against a weight stored [n, k]: dot products over B's rows in
             // place (OpenBLAS would pack all of B on every call).
-            if beta == 0 { for r in 0..<m { (c + r * ldc).initialize(repeating: 0, count: n) } }
-            else if beta != 1 { for r in 0..<m { scale(n, beta, c + r * ldc) } }
+            scaleRows(c, rows: m, cols: n, ldc: ldc, beta)
             if work >= parallelGemmLimit / 4 && n >= 64 && threads > 1 && rk_parallel_depth() == 0 {
                 let n0 = (n / 2 + 7) / 8 * 8
                 parallelFor(2) { i in
@@ -179,6 +177,12 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 blas(transA, transB, m, cols, k, alpha, a, lda, b + bOff, ldb, beta, c + c0, ldc)
             }
         }
+    }
+
+    /// C[rows, cols] (row stride ldc) *= beta, before kernels that accumulate into C.
+    private func scaleRows(_ c: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ldc: Int, _ beta: Float) {
+        if beta == 0 { for r in 0..<rows { (c + r * ldc).initialize(repeating: 0, count: cols) } }
+        else if beta != 1 { for r in 0..<rows { scale(cols, beta, c + r * ldc) } }
     }
 
     public func prefersRowMajorRight(m: Int, n: Int, k: Int, uses: Int) -> Bool {
