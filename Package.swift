@@ -37,8 +37,10 @@ let package = Package(
         .target(name: "TensorCPU", dependencies: ["TensorCore", "CBLAS", "CKernels"], path: "Sources/Backends/CPU"),
         // The CUDA backend: driver, NVRTC and cuBLAS opened at run time (dlopen), nothing linked.
         .target(name: "TensorCUDA", dependencies: ["TensorCore"], path: "Sources/Backends/CUDA"),
+        // Seeded random numbers, the same on every machine (no BLAS: the data tools use it).
+        .target(name: "Random"),
         // Tensors, autograd tape, the backend registry.
-        .target(name: "Tensor", dependencies: ["TensorCore", "TensorCPU", "TensorCUDA"]),
+        .target(name: "Tensor", dependencies: ["Random", "TensorCore", "TensorCPU", "TensorCUDA"]),
         // Layers, cells, losses, optimisers.
         .target(name: "NN", dependencies: ["Tensor"]),
         // Model specs and presets, checkpoints, the training loop: what fit/predict/sample/ppl share.
@@ -51,9 +53,9 @@ let package = Package(
         .target(name: "ToolKit", dependencies: [
             "TensorStream", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "charidx", dependencies: ["ToolKit", "Tensor"]),
+        .executableTarget(name: "charidx", dependencies: ["ToolKit", "Random"]),
         .executableTarget(name: "num2seq", dependencies: ["ToolKit"]),
-        .executableTarget(name: "batch", dependencies: ["ToolKit", "Tensor"]),
+        .executableTarget(name: "batch", dependencies: ["ToolKit", "Random"]),
         .executableTarget(name: "seqinfo", dependencies: ["ToolKit"]),
         // The processes a training run is spread over: this one alone, or an MPI job.
         .target(name: "Communicators", dependencies: ["Models", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
@@ -67,7 +69,7 @@ let package = Package(
         // Text: BERT WordPiece, word tokenisation, vocabularies.
         .target(name: "TextKit"),
         .executableTarget(name: "tok", dependencies: [
-            "TextKit", "TensorStream", "ToolKit", "Tensor",
+            "TextKit", "TensorStream", "ToolKit", "Random",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "recur-bench", dependencies: [

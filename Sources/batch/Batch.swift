@@ -1,5 +1,5 @@
 import ArgumentParser
-import Tensor
+import Random
 import TensorStream
 import ToolKit
 

@@ -1,6 +1,6 @@
 import ArgumentParser
 import TensorStream
-import Tensor
+import Random
 import ToolKit
 
 /// Text → character ids: one example per line (optionally labelled), or

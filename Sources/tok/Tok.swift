@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Tensor
+import Random
 import TensorStream
 import TextKit
 import ToolKit
