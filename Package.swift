@@ -51,7 +51,7 @@ let package = Package(
         .plugin(name: "VersionStamp", capability: .buildTool()),
         // What every tool shares: argument conventions, errors, inputs and outputs.
         .target(name: "ToolKit", dependencies: [
-            "TensorStream", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "TensorStream", "CKernels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "charidx", dependencies: ["ToolKit", "Random"]),
         .executableTarget(name: "num2seq", dependencies: ["ToolKit"]),

@@ -198,6 +198,33 @@ public final class ByteInput {
         return sawAny && !line.isEmpty ? line : nil
     }
 
+    /// Hands each remaining line, without its terminator ("\n" or "\r\n"), to `body`
+    /// in place: the lines that lie within the buffer go without a copy, one after
+    /// another. The bytes are valid only during `body`.
+    public func forEachLine(_ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        while true {
+            if start < end {
+                let (first, last) = (start, end)
+                let next = try buffer.withUnsafeBufferPointer { b -> Int in
+                    let base = b.baseAddress!
+                    var s = first
+                    while s < last, let found = memchr(base + s, 10, last - s) {
+                        let nl = UnsafePointer(found.assumingMemoryBound(to: UInt8.self)) - base
+                        let e = nl > s && base[nl - 1] == 13 ? nl - 1 : nl
+                        try body(UnsafeBufferPointer(start: base + s, count: e - s))
+                        s = nl + 1
+                    }
+                    return s
+                }
+                offset += next - start
+                start = next
+            }
+            // a line across the end of the buffer, or an empty buffer
+            guard let line = try readLine() else { return }
+            try line.withUnsafeBufferPointer(body)
+        }
+    }
+
     /// Everything left.
     public func readAll() throws -> [UInt8] {
         var out = [UInt8]()

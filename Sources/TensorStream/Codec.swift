@@ -12,75 +12,57 @@ public enum Codec {
     public static let maxRank = 8
 
     /// The bytes of `record`. Metadata keys are written sorted, tensors in
-    /// record order, so equal records give equal bytes. The header is built
-    /// as bytes directly (a stream of small records spends much of its time here).
+    /// record order, so equal records give equal bytes (see `RecordEncoder`).
     public static func encode(_ record: Record) -> [UInt8] {
-        var meta = record.metadata
-        meta["kind"] = record.kind.rawValue
-        var header = [UInt8]()
-        header.reserveCapacity(128 + 96 * record.tensors.count
-                               + meta.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 6 })
-        header += Array(#"{"__metadata__":{"#.utf8)
-        for (n, key) in meta.keys.sorted().enumerated() {
-            if n > 0 { header.append(UInt8(ascii: ",")) }
-            appendQuoted(key, to: &header)
-            header.append(UInt8(ascii: ":"))
-            appendQuoted(meta[key]!, to: &header)
-        }
-        header.append(UInt8(ascii: "}"))
-        var offset = 0
-        var datas = [[UInt8]]()
-        datas.reserveCapacity(record.tensors.count)
-        for (name, t) in record.tensors {
-            let bytes = t.bytes()
-            header.append(UInt8(ascii: ","))
-            appendQuoted(name, to: &header)
-            header += Array(#":{"dtype":""#.utf8)
-            header += Array(t.dtype.rawValue.utf8)
-            header += Array(#"","shape":["#.utf8)
-            for (k, d) in t.shape.enumerated() {
-                if k > 0 { header.append(UInt8(ascii: ",")) }
-                header += Array(String(d).utf8)
-            }
-            header += Array(#"],"data_offsets":["#.utf8)
-            header += Array("\(offset),\(offset + bytes.count)]}".utf8)
-            offset += bytes.count
-            datas.append(bytes)
-        }
-        header.append(UInt8(ascii: "}"))
-        while (8 + header.count) % 8 != 0 { header.append(0x20) }
+        let e = RecordEncoder()
+        e.begin(record.kind)
+        for key in record.metadata.keys.sorted() { e.meta(key, record.metadata[key]!) }
+        for (name, t) in record.tensors { e.tensor(name, t) }
         var out = [UInt8]()
-        out.reserveCapacity(8 + header.count + offset)
-        withUnsafeBytes(of: UInt64(header.count).littleEndian) { out += $0 }
-        out += header
-        for d in datas { out += d }
+        e.end(into: &out)
         return out
     }
 
     /// JSON string literal.
     static func quote(_ s: String) -> String {
-        var b = [UInt8]()
-        appendQuoted(s, to: &b)
-        return String(decoding: b, as: UTF8.self)
+        var s = s
+        return s.withUTF8 { u in
+            String(unsafeUninitializedCapacity: quotedCapacity(u.count)) { writeQuoted(u, to: $0.baseAddress!) }
+        }
     }
 
-    /// Appends `s` as a JSON string literal: characters as they are (UTF-8),
-    /// quotes, backslashes and control characters escaped.
-    static func appendQuoted(_ s: String, to out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        let backslash = UInt8(ascii: "\\")
-        out.append(UInt8(ascii: "\""))
-        for c in s.utf8 {
+    /// Room `writeQuoted` may need for `n` bytes: quotes, and six bytes for each escaped control character.
+    @inline(__always)
+    static func quotedCapacity(_ n: Int) -> Int { 2 + 6 * n }
+
+    /// Writes the UTF-8 bytes `s` as a JSON string literal to `out` (room for
+    /// `quotedCapacity(s.count)` bytes): characters as they are, quotes, backslashes
+    /// and control characters escaped. Returns the bytes written.
+    static func writeQuoted(_ s: UnsafeBufferPointer<UInt8>, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        var n = 0
+        func put(_ b: UInt8) { out[n] = b; n += 1 }
+        put(quote)
+        var plain = 0  // start of the bytes not yet copied
+        for (i, c) in s.enumerated() where c < 0x20 || c == quote || c == backslash {
+            (out + n).update(from: s.baseAddress! + plain, count: i - plain)
+            n += i - plain
+            plain = i + 1
+            put(backslash)
             switch c {
-            case UInt8(ascii: "\""), backslash: out += [backslash, c]
-            case 0x0A: out += [backslash, UInt8(ascii: "n")]
-            case 0x0D: out += [backslash, UInt8(ascii: "r")]
-            case 0x09: out += [backslash, UInt8(ascii: "t")]
-            case 0..<0x20: out += [backslash, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(c >> 4)], hex[Int(c & 15)]]
-            default: out.append(c)
+            case quote, backslash: put(c)
+            case 0x0A: put(UInt8(ascii: "n"))
+            case 0x0D: put(UInt8(ascii: "r"))
+            case 0x09: put(UInt8(ascii: "t"))
+            default:
+                let hex: (UInt8) -> UInt8 = { $0 < 10 ? UInt8(ascii: "0") + $0 : UInt8(ascii: "a") + $0 - 10 }
+                for b in [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex(c >> 4), hex(c & 15)] { put(b) }
             }
         }
-        out.append(UInt8(ascii: "\""))
+        if let base = s.baseAddress { (out + n).update(from: base + plain, count: s.count - plain) }
+        n += s.count - plain
+        put(quote)
+        return n
     }
 
     /// A validated tensor table entry.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CKernels
 import TensorStream
 
 /// Language-model windows over one long sequence of token ids (characters for
@@ -58,10 +59,22 @@ public struct LanguageModelWindows {
     public func write(_ ids: [Int32], unit: String, to writer: StreamWriter,
                       rng: inout some RandomNumberGenerator) throws -> Int {
         let all = starts(ids.count, &rng)
-        for (pos, start) in all.enumerated() {
-            let x = Array(ids[start..<(start + steps)]), y = Array(ids[(start + 1)...(start + steps)])
-            try writer.write(Record(kind: .example, metadata: ["id": "\(unit) \(start)", "pos": String(pos)],
-                                    tensors: [("x", StreamTensor(x, shape: [steps])), ("y", StreamTensor(y, shape: [steps]))]))
+        let prefix = unit + " "
+        let encoder = RecordEncoder()
+        try ids.withUnsafeBufferPointer { ids in
+            for (pos, start) in all.enumerated() {
+                // shuffled windows are scattered over the ids: ask for one a few records ahead
+                if pos + 8 < all.count {
+                    let ahead = ids.baseAddress! + all[pos + 8]
+                    for k in stride(from: 0, through: min(steps, 63), by: 16) { rk_prefetch(ahead + k) }
+                }
+                encoder.begin(.example)
+                encoder.meta("id", prefix: prefix, number: start)
+                encoder.meta("pos", prefix: "", number: pos)
+                encoder.tensor("x", UnsafeBufferPointer(rebasing: ids[start..<(start + steps)]))
+                encoder.tensor("y", UnsafeBufferPointer(rebasing: ids[(start + 1)...(start + steps)]))
+                try writer.write(encoder)
+            }
         }
         return all.count
     }

@@ -42,6 +42,22 @@ public struct TextLines: Sequence, IteratorProtocol {
         return nil
     }
 
+    /// Hands every remaining line's bytes (not yet checked as UTF-8; see `UTF8Text`),
+    /// its file name and line number to `body`, without making a `String`.
+    public mutating func forEachLine(_ body: (UnsafeBufferPointer<UInt8>, _ file: String, _ number: Int) throws -> Void) throws {
+        while let input = inputs.first {
+            let name = input.name
+            var n = number
+            try input.forEachLine { line in
+                n += 1
+                number = n
+                try body(line, name, n)
+            }
+            inputs.removeFirst()
+            number = 0
+        }
+    }
+
     public mutating func next() -> Line? {
         do { return try nextLine() } catch { self.error = error; return nil }
     }

@@ -75,28 +75,28 @@ struct CharIdx: ParsableCommand {
             let classNames = try classes.map { try classList(given: $0, seen: []) } ?? meta.flatMap { StreamMeta($0).classes }
             if !labels || classNames != nil { return try streamLines(vocab, classNames: classNames, classify: labels || meta?["task"] == "classify") }
         }
+        // Every line's text (and target) bytes, one after another, checked as UTF-8.
+        var corpus = LineStore()
+        var counts: ScalarCounts? = vocabFrom == nil ? ScalarCounts() : nil
+        let nl = Array(newline.utf8)
         var lines = TextLines(try openInputs(inputs))
-        var texts = [(text: [Unicode.Scalar], label: String?, place: String)]()
-        var targets = [[Unicode.Scalar]]()
-        var seenLabels = Set<String>()
-        while let line = try lines.nextLine() {
-            let (text, target, label) = try fields(line)
-            texts.append((Array(text.unicodeScalars), label, line.place))
-            if let target { targets.append(Array(target.unicodeScalars)) }
-            if let label { seenLabels.insert(label) }
+        let form = lineForm, lm = steps != nil
+        try lines.forEachLine { bytes, file, number in
+            let f = try Self.fields(bytes, form, file, number)
+            if lm {
+                corpus.bytes.append(contentsOf: bytes)
+                corpus.bytes.append(contentsOf: nl)
+            } else {
+                corpus.add(bytes, f, file: file, number: number)
+            }
+        }
+        if var c = counts {
+            corpus.bytes.withUnsafeBufferPointer { c.add(utf8: $0) }
+            counts = c
         }
         let vocab: Vocabulary
-        if let vocabFrom {
-            vocab = try Vocabulary.load(vocabFrom)
-        } else {
-            var scalarCounts = ScalarCounts()
-            for t in targets { scalarCounts.add(t) }
-            for t in texts {
-                scalarCounts.add(t.text)
-                if steps != nil { scalarCounts.add(newline.unicodeScalars) }
-            }
-            vocab = Vocabulary(counts: scalarCounts.byCharacter, maxSize: maxSize)
-        }
+        if let vocabFrom { vocab = try Vocabulary.load(vocabFrom) }
+        else { vocab = Vocabulary(counts: counts!.byCharacter, maxSize: maxSize) }
         if let vocabOut {
             let o = try ByteOutput(path: vocabOut)
             try o.write(vocab.text)
@@ -104,10 +104,6 @@ struct CharIdx: ParsableCommand {
         }
         var unknown = 0, total = 0
         let table = CharTable(vocab)
-        func ids(_ scalars: [Unicode.Scalar]) -> [Int32] {
-            total += scalars.count
-            return table.ids(scalars, unknown: &unknown)
-        }
 
         var meta = StreamMeta()
         meta.vocab = vocab.tokens
@@ -120,32 +116,43 @@ struct CharIdx: ParsableCommand {
             let windows = LanguageModelWindows(steps: steps, sampling: sampling, stripes: batch)
             windows.describe(&meta)
             try writer.write(meta.record)
-            let nl = newline.unicodeScalars
-            var corpus = [Unicode.Scalar]()
-            corpus.reserveCapacity(texts.reduce(0) { $0 + $1.text.count + nl.count })
-            for (i, t) in texts.enumerated() { corpus += t.text; if i < texts.count - 1 || !nl.isEmpty { corpus += nl } }
+            let ids = corpus.bytes.withUnsafeBufferPointer { table.ids(utf8: $0, unknown: &unknown) }
+            corpus.bytes = []
+            total = ids.count
             var rng = RandomSource(seed: seed)
-            written = try windows.write(ids(corpus), unit: "char", to: writer, rng: &rng)
+            written = try windows.write(ids, unit: "char", to: writer, rng: &rng)
         } else {
-            let classNames = try classList(given: classes, seen: seenLabels)
+            let classNames = try classList(given: classes, seen: Set(corpus.labels))
             if labels {
                 meta.task = "classify"
                 meta.classes = classNames
             }
             if pairs { meta.task = "tag" }
             try writer.write(meta.record)
-            for (i, t) in texts.enumerated() where !t.text.isEmpty {
-                var record = Record(kind: .example, metadata: ["id": t.place],
-                                    tensors: [("x", StreamTensor(ids(t.text), shape: [t.text.count]))])
-                if pairs { record["y"] = StreamTensor(ids(targets[i]), shape: [t.text.count]) }
-                if let label = t.label {
-                    guard let c = classNames.firstIndex(of: label) else {
-                        throw ToolError("\(t.place): label '\(label)' is not among the classes \(classNames.joined(separator: ","))")
+            let classOf = corpus.labels.map { classNames.firstIndex(of: $0).map(Int32.init) }
+            let encoder = RecordEncoder()
+            var x = IdBuffer(), y = IdBuffer()
+            try corpus.bytes.withUnsafeBufferPointer { all in
+                for line in corpus.lines where line.text.count > 0 {
+                    encoder.begin(.example)
+                    encoder.meta("id", prefix: corpus.places[line.file], number: line.number)
+                    x.fill(table, UnsafeBufferPointer(rebasing: all[line.text]), unknown: &unknown)
+                    total += x.count
+                    x.add("x", to: encoder)
+                    if let target = line.target {
+                        y.fill(table, UnsafeBufferPointer(rebasing: all[target]), unknown: &unknown)
+                        total += y.count
+                        y.add("y", to: encoder)
                     }
-                    record["y"] = StreamTensor([Int32(c)], shape: [1])
+                    if line.label >= 0 {
+                        guard let c = classOf[line.label] else {
+                            throw ToolError("\(corpus.places[line.file])\(line.number): label '\(corpus.labels[line.label])' is not among the classes \(classNames.joined(separator: ","))")
+                        }
+                        encoder.tensor("y", scalar: c)
+                    }
+                    try writer.write(encoder)
+                    written += 1
                 }
-                try writer.write(record)
-                written += 1
             }
         }
         try writer.finish()
@@ -153,20 +160,32 @@ struct CharIdx: ParsableCommand {
              + (unknown > 0 ? ", \(unknown) unknown" : ""))
     }
 
-    /// A line's text, and its target (--pairs) or label (--labels).
-    func fields(_ line: TextLines.Line) throws -> (text: Substring, target: Substring?, label: String?) {
-        if pairs {
-            let parts = line.text.split(separator: "\t", omittingEmptySubsequences: false)
-            guard parts.count == 2, parts[0].unicodeScalars.count == parts[1].unicodeScalars.count else {
-                throw ToolError("\(line.place): expected input<TAB>target of equal length")
+    /// Where a line's text, and its target (--pairs) or label (--labels), lie in its bytes.
+    struct Fields { var text: Range<Int>; var target: Range<Int>?; var label: Range<Int>? }
+
+    /// What a line holds: text, label<TAB>text, or input<TAB>target.
+    enum LineForm { case text, labelled, pair }
+    var lineForm: LineForm { pairs ? .pair : labels ? .labelled : .text }
+
+    /// A line's fields; throws on invalid UTF-8 or a line that does not fit `form`.
+    static func fields(_ line: UnsafeBufferPointer<UInt8>, _ form: LineForm, _ file: String, _ number: Int) throws -> Fields {
+        guard UTF8Text.isValid(line) else { throw ToolError("\(file):\(number): not valid UTF-8") }
+        let tab = UInt8(ascii: "\t")
+        switch form {
+        case .pair:
+            let tabs = line.indices.filter { line[$0] == tab }
+            guard tabs.count == 1,
+                  UTF8Text.scalarCount(UnsafeBufferPointer(rebasing: line[..<tabs[0]]))
+                    == UTF8Text.scalarCount(UnsafeBufferPointer(rebasing: line[(tabs[0] + 1)...])) else {
+                throw ToolError("\(file):\(number): expected input<TAB>target of equal length")
             }
-            return (parts[0], parts[1], nil)
+            return Fields(text: 0..<tabs[0], target: (tabs[0] + 1)..<line.count, label: nil)
+        case .labelled:
+            guard let t = line.firstIndex(of: tab) else { throw ToolError("\(file):\(number): no TAB between label and text") }
+            return Fields(text: (t + 1)..<line.count, target: nil, label: 0..<t)
+        case .text:
+            return Fields(text: 0..<line.count, target: nil, label: nil)
         }
-        if labels {
-            guard let tab = line.text.firstIndex(of: "\t") else { throw ToolError("\(line.place): no TAB between label and text") }
-            return (line.text[line.text.index(after: tab)...], nil, String(line.text[..<tab]))
-        }
-        return (Substring(line.text), nil, nil)
     }
 
     /// One example per line with a given vocabulary: each line's record is written as
@@ -195,25 +214,34 @@ struct CharIdx: ParsableCommand {
         var lines = TextLines(try openInputs(inputs))
         lines.onIdle = { try output.flush() }
         var written = 0, total = 0, unknown = 0
-        while let line = try lines.nextLine() {
-            let (text, target, label) = try fields(line)
-            var y: Int32?
-            if let label {
-                guard let c = classIndex[label] else {
-                    throw ToolError("\(line.place): label '\(label)' is not among the classes \(classNames!.prefix(12).joined(separator: ","))")
+        let encoder = RecordEncoder()
+        var x = IdBuffer(), y = IdBuffer()
+        var place = (file: "", prefix: "")
+        let form = lineForm
+        try lines.forEachLine { bytes, file, number in
+            let f = try Self.fields(bytes, form, file, number)
+            var c: Int32?
+            if let label = f.label {
+                let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[label]), as: UTF8.self)
+                guard let i = classIndex[name] else {
+                    throw ToolError("\(file):\(number): label '\(name)' is not among the classes \(classNames!.prefix(12).joined(separator: ","))")
                 }
-                y = c
+                c = i
             }
-            if text.isEmpty { continue }
-            let x = table.ids(text, unknown: &unknown)
+            if f.text.isEmpty { return }
+            if place.file != file { place = (file, file + ":") }
+            encoder.begin(.example)
+            encoder.meta("id", prefix: place.prefix, number: number)
+            x.fill(table, UnsafeBufferPointer(rebasing: bytes[f.text]), unknown: &unknown)
             total += x.count
-            var record = Record(kind: .example, metadata: ["id": line.place], tensors: [("x", StreamTensor(x, shape: [x.count]))])
-            if let target {
-                record["y"] = StreamTensor(table.ids(target, unknown: &unknown), shape: [x.count])
-                total += x.count
+            x.add("x", to: encoder)
+            if let target = f.target {
+                y.fill(table, UnsafeBufferPointer(rebasing: bytes[target]), unknown: &unknown)
+                total += y.count
+                y.add("y", to: encoder)
             }
-            if let y { record["y"] = StreamTensor([y], shape: [1]) }
-            try writer.write(record)
+            if let c { encoder.tensor("y", scalar: c) }
+            try writer.write(encoder)
             written += 1
         }
         try writer.finish()
@@ -222,62 +250,61 @@ struct CharIdx: ParsableCommand {
     }
 }
 
-/// Character → id through a vocabulary of single-scalar tokens; others are `<unk>`.
-/// A flat table for the Basic Multilingual Plane (every script in use, Chinese
-/// included), a dictionary beyond it.
-struct CharTable {
-    private var bmp = [Int32](repeating: -1, count: 0x10000)
-    private var astral = [UInt32: Int32]()
-    private let unk: Int32
-
-    init(_ vocab: Vocabulary) {
-        for (i, t) in vocab.tokens.enumerated() {
-            let u = t.unicodeScalars
-            guard u.count == 1, let v = u.first?.value else { continue }
-            if v < 0x10000 { if bmp[Int(v)] < 0 { bmp[Int(v)] = Int32(i) } }
-            else if astral[v] == nil { astral[v] = Int32(i) }
-        }
-        unk = vocab.unknownID ?? 0
+/// The lines of the input held for a second pass: their text (and target) bytes
+/// one after another, and where each line's parts lie.
+struct LineStore {
+    struct Line {
+        var text: Range<Int>
+        var target: Range<Int>?
+        /// Index into `labels`, or -1.
+        var label: Int
+        /// Index into `places`.
+        var file: Int
+        var number: Int
     }
+    var bytes = [UInt8]()
+    var lines = [Line]()
+    /// Distinct labels, in order of first appearance.
+    var labels = [String]()
+    private var labelIndex = [String: Int]()
+    /// "file:" for each input file.
+    var places = [String]()
 
-    /// The ids of `text`'s scalars; counts the unknown ones.
-    func ids(_ text: Substring, unknown: inout Int) -> [Int32] { ids(text.unicodeScalars, unknown: &unknown) }
+    private var lastFile: String?
 
-    func ids<S: Sequence<Unicode.Scalar>>(_ scalars: S, unknown: inout Int) -> [Int32] {
-        var missing = 0
-        let out = bmp.withUnsafeBufferPointer { table in
-            scalars.map { s -> Int32 in
-                let v = s.value
-                let i = v < 0x10000 ? table[Int(v)] : (astral[v] ?? -1)
-                if i >= 0 { return i }
-                missing += 1
-                return unk
-            }
+    mutating func add(_ line: UnsafeBufferPointer<UInt8>, _ f: CharIdx.Fields, file: String, number: Int) {
+        if file != lastFile { places.append(file + ":"); lastFile = file }
+        let start = bytes.count
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: line[f.text]))
+        let text = start..<bytes.count
+        var target: Range<Int>?
+        if let t = f.target {
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: line[t]))
+            target = text.upperBound..<bytes.count
         }
-        unknown += missing
-        return out
+        var label = -1
+        if let l = f.label {
+            let name = String(decoding: UnsafeBufferPointer(rebasing: line[l]), as: UTF8.self)
+            if let i = labelIndex[name] { label = i }
+            else { label = labels.count; labelIndex[name] = label; labels.append(name) }
+        }
+        lines.append(Line(text: text, target: target, label: label, file: places.count - 1, number: number))
     }
 }
 
-/// How often each character occurs: a flat table for the Basic Multilingual Plane,
-/// a dictionary beyond it.
-struct ScalarCounts {
-    private var bmp = [Int](repeating: 0, count: 0x10000)
-    private var astral = [UInt32: Int]()
+/// A reusable buffer of one line's ids.
+struct IdBuffer {
+    private var ids = [Int32]()
+    private(set) var count = 0
 
-    mutating func add<S: Sequence<Unicode.Scalar>>(_ scalars: S) {
-        bmp.withUnsafeMutableBufferPointer { table in
-            for s in scalars {
-                if s.value < 0x10000 { table[Int(s.value)] += 1 } else { astral[s.value, default: 0] += 1 }
-            }
-        }
+    /// The ids of `utf8`'s characters.
+    mutating func fill(_ table: CharTable, _ utf8: UnsafeBufferPointer<UInt8>, unknown: inout Int) {
+        if ids.count < utf8.count { ids = [Int32](repeating: 0, count: max(utf8.count, 2 * ids.count)) }
+        count = ids.withUnsafeMutableBufferPointer { table.ids(utf8: utf8, into: $0.baseAddress!, unknown: &unknown) }
     }
 
-    /// The counts by character, for `Vocabulary(counts:)`.
-    var byCharacter: [String: Int] {
-        var out = [String: Int]()
-        for (v, n) in bmp.enumerated() where n > 0 { out[String(Unicode.Scalar(UInt32(v))!)] = n }
-        for (v, n) in astral { out[String(Unicode.Scalar(v)!)] = n }
-        return out
+    /// Adds the ids as the 1-D int32 tensor `name`.
+    func add(_ name: String, to encoder: RecordEncoder) {
+        ids.withUnsafeBufferPointer { encoder.tensor(name, UnsafeBufferPointer(rebasing: $0[..<count])) }
     }
 }

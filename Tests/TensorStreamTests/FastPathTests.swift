@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+@testable import TensorStream
+import ToolKit
+
+/// The byte-level paths the data tools take (records encoded from parts, lines
+/// handed out in place, UTF-8 checked on bytes, chunks written in the background)
+/// against the plain ones they replace.
+@Suite("Stream fast paths")
+struct FastPathTests {
+    /// The encoding is pinned: a change to it is a change of the stream format.
+    @Test func encodingIsPinned() {
+        let r = Record(kind: .example, metadata: ["pos": "12", "id": "a\"b\\c\n\u{1}"],
+                       tensors: [("x", StreamTensor([Int32(1), 2, 3], shape: [3])), ("y", StreamTensor([Float(0.5), -1], shape: [2, 1]))])
+        let bytes = Codec.encode(r)
+        let n = bytes.prefix(8).withUnsafeBytes { Int($0.loadUnaligned(as: UInt64.self)) }
+        let header = String(decoding: bytes[8..<(8 + n)], as: UTF8.self)
+        let expected = #"{"__metadata__":{"id":"a\"b\\c\n\u0001","kind":"example","pos":"12"},"#
+            + #""x":{"dtype":"I32","shape":[3],"data_offsets":[0,12]},"y":{"dtype":"F32","shape":[2,1],"data_offsets":[12,20]}}"#
+        #expect(header.trimmingCharacters(in: .whitespaces) == expected)
+        #expect((8 + n) % 8 == 0 && bytes.count == 8 + n + 20)
+    }
+
+    /// Records written part by part equal `Codec.encode` of the same record, over
+    /// numbers of every length, keys before and after "kind", escapes and dtypes.
+    @Test func encoderPartsEqualRecordEncoding() {
+        var rng = SystemRandomNumberGenerator()
+        let numbers = [0, 7, 9, 10, 99, 100, 101, 999, 1000, 65_536, 1_234_567, 9_999_999_999, Int.max, -5, Int.min + 1]
+        let encoder = RecordEncoder()
+        for (k, number) in numbers.enumerated() {
+            let ids = (0..<(k * 3)).map { _ in Int32.random(in: -1000...1000, using: &rng) }
+            let f = (0..<k).map { _ in Float.random(in: -1...1, using: &rng) }
+            let prefix = ["", "file.txt:", "dir/\"odd\"\t:", "中文 "][k % 4]
+            let record = Record(kind: k % 2 == 0 ? .example : .batch,
+                                metadata: ["a": "first", "id": prefix + String(number), "zz": "last\u{7f}"],
+                                tensors: [("x", StreamTensor(ids, shape: [ids.count])),
+                                          ("f", StreamTensor(f, shape: [1, k, 1])),
+                                          ("y", StreamTensor([Int32(k)], shape: [1]))])
+            encoder.begin(record.kind)
+            encoder.meta("a", "first")
+            encoder.meta("id", prefix: prefix, number: number)
+            encoder.meta("zz", "last\u{7f}")
+            ids.withUnsafeBufferPointer { encoder.tensor("x", $0) }
+            f.withUnsafeBytes { encoder.tensor("f", dtype: .f32, shape: [1, k, 1], bytes: $0) }
+            encoder.tensor("y", scalar: Int32(k))
+            var parts = [UInt8]()
+            encoder.end(into: &parts)
+            #expect(parts == Codec.encode(record), "number \(number)")
+        }
+    }
+
+    /// `UTF8Text.isValid` agrees with `String(validating:)` on bytes that are
+    /// mostly UTF-8 with every kind of damage; decoding agrees with the scalars.
+    @Test func utf8CheckAgreesWithTheStandardLibrary() {
+        var rng = SystemRandomNumberGenerator()
+        let pieces: [[UInt8]] = [Array("a".utf8), Array("é".utf8), Array("中".utf8), Array("😀".utf8), Array("abcdefghij".utf8),
+                                 [0x80], [0xC0, 0xAF], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],
+                                 [0xF0, 0x9F], [0xFF], [0xC3], [0xEF, 0xBF, 0xBF], [0xF4, 0x8F, 0xBF, 0xBF], [0xC2, 0x80]]
+        var valid = 0
+        for _ in 0..<5000 {
+            var bytes = [UInt8]()
+            for _ in 0..<Int.random(in: 0...12, using: &rng) { bytes += pieces.randomElement(using: &rng)! }
+            let s = String(validating: bytes, as: UTF8.self)
+            let ours = bytes.withUnsafeBufferPointer { UTF8Text.isValid($0) }
+            #expect(ours == (s != nil), "\(bytes)")
+            if let s, ours {
+                valid += 1
+                var scalars = [UInt32]()
+                bytes.withUnsafeBufferPointer { UTF8Text.forEachScalar($0) { scalars.append($0) } }
+                #expect(scalars == s.unicodeScalars.map(\.value))
+                #expect(bytes.withUnsafeBufferPointer { UTF8Text.scalarCount($0) } == scalars.count)
+            }
+        }
+        #expect(valid > 100)
+    }
+
+    /// Lines handed out in place are the lines `readLine` returns: CRLF, empty lines,
+    /// lines longer than the buffer and across its end, a last line without a newline.
+    @Test func linesInPlaceEqualReadLine() throws {
+        var text = [UInt8]()
+        var rng = SystemRandomNumberGenerator()
+        for i in 0..<3000 {
+            let length = i % 500 == 0 ? 150_000 : Int.random(in: 0...90, using: &rng)
+            text += (0..<length).map { _ in UInt8.random(in: 0x20...0x7E, using: &rng) }
+            text += i % 3 == 0 ? [13, 10] : [10]
+        }
+        text += Array("last\r".utf8)
+        for input in [text, Array(text.dropLast(5))] {
+            var expected = [[UInt8]]()
+            let a = try ByteInput(bytes: input)
+            while let line = try a.readLine() { expected.append(line) }
+            var got = [[UInt8]]()
+            try ByteInput(path: tempFile(input)).forEachLine { got.append(Array($0)) }
+            #expect(got == expected)
+        }
+    }
+
+    /// Output larger than many chunks, through the background writer, arrives whole
+    /// and in order, to a file and through `flush`.
+    @Test func backgroundWritesKeepOrder() throws {
+        let path = NSTemporaryDirectory() + "recur-\(UUID().uuidString)-out"
+        let out = try ByteOutput(path: path)
+        var expected = [UInt8]()
+        for i in 0..<20_000 {
+            let piece = [UInt8](repeating: UInt8(i % 251), count: 1 + (i * 7919) % 700)
+            expected += piece
+            if i % 3 == 0 { try out.write(piece) } else { try out.append { $0 += piece } }
+            if i == 10_000 { try out.flush() }
+        }
+        try out.commit()
+        #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) == expected)
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
