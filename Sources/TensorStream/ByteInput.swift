@@ -198,6 +198,21 @@ public final class ByteInput {
         return sawAny && !line.isEmpty ? line : nil
     }
 
+    /// Hands the next `count` bytes (fewer only at the end of the input) to `body`:
+    /// in place when they lie within the buffer, gathered otherwise. For small
+    /// reads (headers, the data of small records); the bytes are valid only during `body`.
+    public func withNextBytes<R>(_ count: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) throws -> R {
+        if end - start >= count {
+            let first = start
+            start += count
+            offset += count
+            return try buffer.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[first..<(first + count)])) }
+        }
+        var bytes = [UInt8]()
+        _ = try read(count, into: &bytes)
+        return try bytes.withUnsafeBufferPointer(body)
+    }
+
     /// Hands each remaining line, without its terminator ("\n" or "\r\n"), to `body`
     /// in place: the lines that lie within the buffer go without a copy, one after
     /// another. The bytes are valid only during `body`.

@@ -31,6 +31,17 @@ public enum Codec {
         }
     }
 
+    /// Appends `s` as a JSON string literal (see `writeQuoted`).
+    static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { u in
+            let n = out.count
+            out.append(contentsOf: repeatElement(0, count: quotedCapacity(u.count)))
+            let written = out.withUnsafeMutableBufferPointer { writeQuoted(u, to: $0.baseAddress! + n) }
+            out.removeLast(out.count - n - written)
+        }
+    }
+
     /// Room `writeQuoted` may need for `n` bytes: quotes, and six bytes for each escaped control character.
     @inline(__always)
     static func quotedCapacity(_ n: Int) -> Int { 2 + 6 * n }
@@ -68,8 +79,27 @@ public enum Codec {
     /// A validated tensor table entry.
     struct Entry { let name: String; let dtype: DType; let shape: [Int]; let begin: Int; let end: Int }
 
-    /// Parses and validates a header. `where_` prefixes error messages.
-    static func parseHeader(_ bytes: [UInt8], where_: String, defaultKind: RecordKind? = nil) throws -> (kind: RecordKind, meta: [String: String], entries: [Entry], dataBytes: Int) {
+    /// Parses and validates a header. `where_` prefixes error messages. Headers of
+    /// the usual form go through `HeaderParser`; the rest, and every error, through
+    /// `JSONSerialization`.
+    static func parseHeader(_ bytes: UnsafeBufferPointer<UInt8>, where_: () -> String, defaultKind: RecordKind? = nil) throws -> (kind: RecordKind, meta: [String: String], entries: [Entry], dataBytes: Int) {
+        if let fast = HeaderParser.parse(bytes, defaultKind: defaultKind) { return fast }
+        return try parseGeneralHeader(Array(bytes), where_: where_(), defaultKind: defaultKind)
+    }
+
+    /// The number of elements of `shape`, or nil past `maxDataBytes` (or on overflow).
+    static func elementCount(_ shape: [Int]) -> Int? {
+        var count = 1
+        for d in shape {
+            let (p, o) = count.multipliedReportingOverflow(by: d)
+            guard !o, p <= maxDataBytes else { return nil }
+            count = p
+        }
+        return count
+    }
+
+    /// `parseHeader` through JSONSerialization: any JSON, and the error messages.
+    static func parseGeneralHeader(_ bytes: [UInt8], where_: String, defaultKind: RecordKind?) throws -> (kind: RecordKind, meta: [String: String], entries: [Entry], dataBytes: Int) {
         func fail(_ s: String) -> StreamError { StreamError("\(where_): \(s)") }
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: Data(bytes)) }
@@ -103,12 +133,7 @@ public enum Codec {
                   let b = integer(offs[0]), let e = integer(offs[1]), b >= 0, b <= e, e <= maxDataBytes else {
                 throw fail("tensor '\(name)' has bad data_offsets")
             }
-            var count = 1
-            for d in shape {
-                let (p, o) = count.multipliedReportingOverflow(by: d)
-                guard !o, p <= maxDataBytes else { throw fail("tensor '\(name)' is too large") }
-                count = p
-            }
+            guard let count = elementCount(shape) else { throw fail("tensor '\(name)' is too large") }
             guard count * dtype.size == e - b else {
                 throw fail("tensor '\(name)': shape \(shape) of \(dtype.rawValue) needs \(count * dtype.size) bytes, data_offsets give \(e - b)")
             }

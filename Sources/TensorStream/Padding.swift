@@ -1,6 +1,9 @@
 import Foundation
 /// Stacking examples into one padded batch record.
 public enum Padding {
+    /// The machine's memory (bytes), read once.
+    private static let memory = ProcessInfo.processInfo.physicalMemory
+
     /// x [T,…] → [B, Tmax, …]; y [1] → [B]; y [T,…] → [B, Tmax, …]; len [B].
     public static func batch(_ group: [Record], pad: Int32) throws -> Record {
         guard let x0 = group[0]["x"] else { throw StreamError("example \(group[0].metadata["id"] ?? "?") has no x") }
@@ -16,8 +19,8 @@ public enum Padding {
         }
         let tMax = Int(lengths.max() ?? 0)
         let bytes = Double(group.count) * Double(tMax) * Double(max(inner.reduce(1, *), 1)) * 4
-        if bytes > 0.5 * Double(ProcessInfo.processInfo.physicalMemory) {
-            throw StreamError("a padded batch of \(group.count) × \(tMax) steps needs \(Int(bytes / 1e9)) GB; this machine has \(ProcessInfo.processInfo.physicalMemory / 1_000_000_000) GB (a smaller --batch)")
+        if bytes > 0.5 * Double(memory) {
+            throw StreamError("a padded batch of \(group.count) × \(tMax) steps needs \(Int(bytes / 1e9)) GB; this machine has \(memory / 1_000_000_000) GB (a smaller --batch)")
         }
         var out = Record(kind: .batch, metadata: ["ids": StreamMeta.list(group.map { $0.metadata["id"] ?? "" })])
         out["x"] = stack(group.map { $0["x"]! }, tMax: tMax, intPad: pad)

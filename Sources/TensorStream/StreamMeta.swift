@@ -56,7 +56,15 @@ public struct StreamMeta: Sendable, Equatable {
     public static func list(_ items: [String]) -> String { encodeList(items) }
 
     static func encodeList(_ list: [String]) -> String {
-        "[" + list.map { Codec.quote($0) }.joined(separator: ",") + "]"
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(2 + list.reduce(0) { $0 + 3 + $1.utf8.count })
+        bytes.append(UInt8(ascii: "["))
+        for (i, item) in list.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            Codec.appendQuoted(item, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
+        return String(decoding: bytes, as: UTF8.self)
     }
     /// The strings of a JSON array held in a metadata value, or nil.
     public static func parseList(_ s: String) -> [String]? {

@@ -97,36 +97,49 @@ public enum RecordReader {
     /// Reads record number `n` from `current`; nil at a clean end.
     public static func read(_ current: ByteInput, number n: Int, defaultKind: RecordKind? = nil) throws -> Record? {
         let offset = current.offset
-        let at = "\(current.name): record \(n) at byte offset \(offset)"
-        var lenBytes = [UInt8]()
-        let got = try current.read(8, into: &lenBytes)
-        if got == 0 { return nil }
-        guard got == 8 else { throw StreamError("\(at): truncated: \(got) of the 8 header-length bytes") }
-        let len = lenBytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        guard len >= 2, len <= UInt64(Codec.maxHeaderBytes) else {
-            throw StreamError("\(at): header length \(len) is outside 2…\(Codec.maxHeaderBytes)")
+        func at() -> String { "\(current.name): record \(n) at byte offset \(offset)" }
+        let length = try current.withNextBytes(8) { b -> UInt64? in
+            b.count == 8 ? UInt64(littleEndian: UnsafeRawPointer(b.baseAddress!).loadUnaligned(as: UInt64.self)) : nil
         }
-        var header = [UInt8]()
-        let h = try current.read(Int(len), into: &header)
-        guard h == Int(len) else { throw StreamError("\(at): truncated header: \(h) of \(len) bytes") }
-        let parsed = try Codec.parseHeader(header, where_: at, defaultKind: defaultKind)
+        guard let len = length else {
+            // what was there: nothing (the end) or a piece of a length
+            let got = current.offset - offset
+            if got == 0 { return nil }
+            throw StreamError("\(at()): truncated: \(got) of the 8 header-length bytes")
+        }
+        guard len >= 2, len <= UInt64(Codec.maxHeaderBytes) else {
+            throw StreamError("\(at()): header length \(len) is outside 2…\(Codec.maxHeaderBytes)")
+        }
+        let parsed = try current.withNextBytes(Int(len)) { h in
+            guard h.count == Int(len) else { throw StreamError("\(at()): truncated header: \(h.count) of \(len) bytes") }
+            return try Codec.parseHeader(h, where_: at, defaultKind: defaultKind)
+        }
+        func truncated(_ got: Int) -> StreamError {
+            StreamError("\(at()): truncated data: \(got) of \(parsed.dataBytes) bytes")
+        }
+        func tensors(_ data: UnsafeRawBufferPointer) -> [(name: String, tensor: StreamTensor)] {
+            parsed.entries.map { e in
+                (name: e.name, tensor: StreamTensor.decode(e.dtype, shape: e.shape, UnsafeRawBufferPointer(rebasing: data[e.begin..<e.end])))
+            }
+        }
+        if parsed.dataBytes <= 1 << 20 {
+            let t = try current.withNextBytes(parsed.dataBytes) { d in
+                guard d.count == parsed.dataBytes else { throw truncated(d.count) }
+                return tensors(UnsafeRawBufferPointer(d))
+            }
+            return Record(kind: parsed.kind, metadata: parsed.meta, tensors: t)
+        }
         // Read the data in chunks so a lying header cannot make us allocate before the bytes exist.
         var data = [UInt8]()
         var remaining = parsed.dataBytes
         while remaining > 0 {
             let want = min(remaining, 1 << 24)
             let r = try current.read(want, into: &data)
-            guard r == want else {
-                throw StreamError("\(at): truncated data: \(parsed.dataBytes - remaining + r) of \(parsed.dataBytes) bytes")
-            }
+            guard r == want else { throw truncated(parsed.dataBytes - remaining + r) }
             remaining -= r
         }
-        let tensors = parsed.entries.map { e in
-            (name: e.name, tensor: StreamTensor.decode(e.dtype, shape: e.shape, data[e.begin..<e.end]))
-        }
-        return Record(kind: parsed.kind, metadata: parsed.meta, tensors: tensors)
+        return Record(kind: parsed.kind, metadata: parsed.meta, tensors: data.withUnsafeBytes(tensors))
     }
-
 
     /// The one record of the file at `path` (a checkpoint).
     /// A plain safetensors file (PyTorch's `save_file(state_dict)`), as a `model` record

@@ -69,13 +69,11 @@ public struct StreamTensor: Sendable, Equatable {
     }
 
     /// Decodes `bytes` (already validated: count × size bytes).
-    static func decode(_ dtype: DType, shape: [Int], _ bytes: ArraySlice<UInt8>) -> StreamTensor {
+    static func decode(_ dtype: DType, shape: [Int], _ bytes: UnsafeRawBufferPointer) -> StreamTensor {
         func load<T>(_: T.Type) -> [T] {
             let n = bytes.count / MemoryLayout<T>.size
             return [T](unsafeUninitializedCapacity: n) { buf, done in
-                bytes.withUnsafeBytes { src in
-                    UnsafeMutableRawBufferPointer(buf).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<(n * MemoryLayout<T>.size)]))
-                }
+                if n > 0 { UnsafeMutableRawBufferPointer(buf).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<(n * MemoryLayout<T>.size)])) }
                 done = n
             }
         }
@@ -83,7 +81,7 @@ public struct StreamTensor: Sendable, Equatable {
         case .f32: return StreamTensor(shape: shape, values: .f32(load(Float.self)))
         case .i32: return StreamTensor(shape: shape, values: .i32(load(Int32.self)))
         case .i64: return StreamTensor(shape: shape, values: .i64(load(Int64.self)))
-        case .u8: return StreamTensor(shape: shape, values: .u8(Array(bytes)))
+        case .u8: return StreamTensor(shape: shape, values: .u8(load(UInt8.self)))
         }
     }
 }

@@ -1,3 +1,5 @@
+import TensorStream
+
 /// Character → id through a vocabulary of single-scalar tokens; others are `<unk>`.
 /// A flat table for the Basic Multilingual Plane (every script in use, Chinese
 /// included), a dictionary beyond it.

@@ -47,6 +47,8 @@ struct Batch: ParsableCommand {
     }
 
     func run() throws {
+        // the options once (a property wrapper's getter per example costs)
+        let (size, shuffle, buffer, bucket, sort, dropLast) = (self.size, self.shuffle, self.buffer, self.bucket, self.sort, self.dropLast)
         let reader = try StreamReader(try openInputs(inputs))
         var meta = StreamMeta(reader.meta)
         let padID = pad ?? meta.fields["pad_id"].flatMap { Int32($0) } ?? 0

@@ -112,3 +112,81 @@ struct FastPathTests {
         try? FileManager.default.removeItem(atPath: path)
     }
 }
+
+/// The hand-written header parser against JSONSerialization: the same answer for
+/// every header it accepts, on headers as recur and PyTorch write them, reordered,
+/// spaced, escaped, and with bytes damaged at random.
+@Suite("Header parser")
+struct HeaderParserTests {
+    typealias Parsed = (kind: RecordKind, meta: [String: String], entries: [Codec.Entry], dataBytes: Int)
+
+    static func same(_ a: Parsed, _ b: Parsed) -> Bool {
+        a.kind == b.kind && a.meta == b.meta && a.dataBytes == b.dataBytes && a.entries.count == b.entries.count
+            && zip(a.entries, b.entries).allSatisfy { $0.name == $1.name && $0.dtype == $1.dtype && $0.shape == $1.shape && $0.begin == $1.begin && $0.end == $1.end }
+    }
+
+    static func headers() -> [String] {
+        var out = [String]()
+        for r in sampleStream() + [Record(kind: .model, metadata: ["format": "pt"],
+                                          tensors: [("rnn.weight_ih_l0", StreamTensor([Float](repeating: 1, count: 12), shape: [4, 3])),
+                                                    ("b", StreamTensor([Float](), shape: [0]))])] {
+            let bytes = Codec.encode(r)
+            let n = bytes.prefix(8).withUnsafeBytes { Int($0.loadUnaligned(as: UInt64.self)) }
+            out.append(String(decoding: bytes[8..<(8 + n)], as: UTF8.self))
+        }
+        out += [
+            // PyTorch's order: tensors by name, metadata first or last, keys in another order
+            #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"__metadata__":{"format":"pt","kind":"model"}}"#,
+            #"{ "__metadata__" : { "kind" : "example" , "id" : "x" } , "y" : { "shape" : [ 1 ] , "data_offsets" : [ 4 , 8 ] , "dtype" : "I32" } , "x" : { "data_offsets" : [0,4], "dtype":"F32", "shape":[1,1] } }"#,
+            #"{"__metadata__":{"kind":"example","id":"\u00e9\ud83d\ude00\n\t\"\\\/\b\f\r"},"x":{"dtype":"U8","shape":[3],"data_offsets":[0,3]}}"#,
+            #"{"__metadata__":{"kind":"example"}}"#,
+            #"{}"#,
+            #"{"__metadata__":{"kind":"example"},"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+            #"{"__metadata__":{"kind":"example","kind":"batch"}}"#,
+            #"{"__metadata__":{"kind":"example"},"x":{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}}"#,
+            #"{"__metadata__":{"kind":"example"},"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"extra":1}}"#,
+            #"{"__metadata__":{"kind":"example"},"x":{"dtype":"F32","shape":[01],"data_offsets":[0,4]}}"#,
+            #"{"__metadata__":{"kind":"example","id":"\ud83d"}}"#,
+            #"{"__metadata__":{"kind":"example"}} x"#,
+        ]
+        return out
+    }
+
+    /// Whatever the fast parser accepts, the general one accepts with the same result.
+    static func check(_ bytes: [UInt8]) {
+        let fast = bytes.withUnsafeBufferPointer { HeaderParser.parse($0, defaultKind: .model) }
+        let general = try? Codec.parseGeneralHeader(bytes, where_: "h", defaultKind: .model)
+        if let fast {
+            #expect(general != nil && same(fast, general!), "\(String(decoding: bytes, as: UTF8.self))")
+        }
+    }
+
+    @Test func agreesWithJSONSerialization() {
+        var accepted = 0
+        for h in Self.headers() {
+            let bytes = Array(h.utf8)
+            Self.check(bytes)
+            if bytes.withUnsafeBufferPointer({ HeaderParser.parse($0, defaultKind: .model) }) != nil { accepted += 1 }
+        }
+        #expect(accepted >= 8)  // the usual headers take the fast path
+    }
+
+    @Test func damagedHeadersNeverDisagree() {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array(#"{}[]:,"\ 0123456789.eE-uabcdefkindFI3U8"#.utf8) + [0xC3, 0xA9, 0xFF, 0x0A]
+        for h in Self.headers() {
+            for _ in 0..<300 {
+                var bytes = Array(h.utf8)
+                for _ in 0..<Int.random(in: 1...3, using: &rng) where !bytes.isEmpty {
+                    let at = Int.random(in: 0..<bytes.count, using: &rng)
+                    switch Int.random(in: 0..<3, using: &rng) {
+                    case 0: bytes[at] = alphabet.randomElement(using: &rng)!
+                    case 1: bytes.remove(at: at)
+                    default: bytes.insert(alphabet.randomElement(using: &rng)!, at: at)
+                    }
+                }
+                Self.check(bytes)
+            }
+        }
+    }
+}
