@@ -35,6 +35,17 @@ public struct WordTokenizer: Sendable {
         words.end()
     }
 
+    /// Splits the UTF-8 bytes `utf8` (valid UTF-8) into words, replacing the contents
+    /// of `words`: ASCII straight from the bytes, anything else through `split(_:into:)`.
+    public func split(utf8: UnsafeBufferPointer<UInt8>, into words: inout WordBuffer) {
+        for b in utf8 where b >= 0x80 {
+            split(String(decoding: utf8, as: UTF8.self), into: &words)
+            return
+        }
+        words.removeAll()
+        BertChars.splitASCII(utf8, lowercase: lowercase, into: &words)
+    }
+
     /// The words of `text`.
     public func words(_ text: String) -> [String] {
         var w = WordBuffer()

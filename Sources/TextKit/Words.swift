@@ -56,6 +56,27 @@ public struct WordBuffer: Sendable {
         if open { ends.append(bytes.count); open = false }
     }
 
+    /// Appends ASCII letters and digits to the current word, A–Z lower-cased if asked.
+    @inline(__always)
+    mutating func append(run: UnsafeBufferPointer<UInt8>, lowercase: Bool) {
+        if !open { starts.append(bytes.count); open = true }
+        if !lowercase { bytes.append(contentsOf: run); return }
+        let at = bytes.count
+        bytes.append(contentsOf: run)
+        bytes.withUnsafeMutableBufferPointer { b in
+            for k in at..<b.count where b[k] >= 65 && b[k] <= 90 { b[k] += 32 }
+        }
+    }
+
+    /// An ASCII byte as a word of its own (a punctuation mark).
+    @inline(__always)
+    mutating func single(_ b: UInt8) {
+        end()
+        starts.append(bytes.count)
+        bytes.append(b)
+        ends.append(bytes.count)
+    }
+
     /// A word of its own (a punctuation mark).
     @inline(__always)
     mutating func single(_ c: Unicode.Scalar) {
@@ -98,19 +119,27 @@ public struct WordBuffer: Sendable {
 public enum BertChars {
     /// The fast path of both tokenizers for pure-ASCII text: whitespace
     /// splits, ASCII punctuation is a word of its own, A–Z lower-cased when
-    /// asked, other control characters removed without splitting.
+    /// asked, other control characters removed without splitting. Letters and
+    /// digits are copied a run at a time.
     static func splitASCII(_ utf8: UnsafeBufferPointer<UInt8>, lowercase: Bool, into words: inout WordBuffer) {
-        for b in utf8 {
+        guard let p = utf8.baseAddress else { return }
+        let n = utf8.count
+        var i = 0
+        while i < n {
+            let b = p[i]
             if b > 32 && b < 127 {
                 if asciiPunctuation(b) {
-                    words.end(); words.append(b); words.end()
-                } else if lowercase && b >= 65 && b <= 90 {
-                    words.append(b + 32)
+                    words.single(b)
+                    i += 1
                 } else {
-                    words.append(b)
+                    var j = i + 1
+                    while j < n, p[j] > 32, p[j] < 127, !asciiPunctuation(p[j]) { j += 1 }
+                    words.append(run: UnsafeBufferPointer(start: p + i, count: j - i), lowercase: lowercase)
+                    i = j
                 }
-            } else if b == 32 || b == 9 || b == 10 || b == 13 {
-                words.end()
+            } else {
+                if b == 32 || b == 9 || b == 10 || b == 13 { words.end() }
+                i += 1
             }
         }
         words.end()
@@ -190,7 +219,7 @@ public enum BertChars {
     }
 
     @inline(__always)
-    static func asciiPunctuation(_ b: UInt8) -> Bool {
+    public static func asciiPunctuation(_ b: UInt8) -> Bool {
         (b >= 33 && b <= 47) || (b >= 58 && b <= 64) || (b >= 91 && b <= 96) || (b >= 123 && b <= 126)
     }
 

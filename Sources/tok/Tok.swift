@@ -211,6 +211,20 @@ struct Tok: ParsableCommand {
 
         let out = try output.open()
         let writer = StreamWriter(out)
+        let encoder = RecordEncoder()
+        let labelled = labels  // the flag once, not per line
+        var place = (file: "", prefix: "")
+        /// Writes one example, its id "file:line".
+        func write(_ ids: UnsafeBufferPointer<Int32>, _ y: Int32?, _ file: String, _ line: Int) throws {
+            if file != place.file { place = (file, file + ":") }
+            try shaper.shape(ids, &stats) { x in
+                encoder.begin(.example)
+                encoder.meta("id", prefix: place.prefix, number: line)
+                encoder.tensor("x", x)
+                if let y { encoder.tensor("y", scalar: y) }
+                try writer.write(encoder)
+            }
+        }
 
         if !engine.needsAllInput && !(labels && givenClasses == nil) {
             // Streaming: meta first, then one example per line.
@@ -218,38 +232,38 @@ struct Tok: ParsableCommand {
             try writeMeta(writer, engine: engine, classes: givenClasses)
             lines.onIdle = { try out.flush() }
             var ids = [Int32]()
-            while let line = try lines.nextLine() {
-                guard let (label, text) = try split(line) else { stats.empty += 1; continue }
+            try lines.forEachLine { bytes, file, number in
+                guard let (label, text) = try split(bytes, labelled, file, number) else { stats.empty += 1; return }
                 ids.removeAll(keepingCapacity: true)
-                stats.unknown += engine.encode(text, into: &ids)
-                if ids.isEmpty { stats.empty += 1; continue }
+                stats.unknown += engine.encode(utf8: text, into: &ids)
+                if ids.isEmpty { stats.empty += 1; return }
                 var y: Int32? = nil
-                if let label, let classIndex { y = try classId(label, classIndex, givenClasses!, line.place) }
-                try write(writer, shaper.shape(ids, &stats), y, line.place)
+                if let label, let classIndex { y = try classId(label, classIndex, givenClasses!, "\(file):\(number)") }
+                try ids.withUnsafeBufferPointer { try write($0, y, file, number) }
             }
         } else {
-            // Everything first: to build the vocabulary, or to find the classes.
+            // Everything first: to build the vocabulary, or to find the classes. Each
+            // line's ids go one after another into `all`.
             var pending = [Pending]()
             var fileNames = [String]()
-            var ids = [Int32]()
-            while let line = try lines.nextLine() {
-                guard let (label, text) = try split(line) else { stats.empty += 1; continue }
-                ids.removeAll(keepingCapacity: true)
-                stats.unknown += engine.encode(text, into: &ids)
-                if ids.isEmpty { stats.empty += 1; continue }
-                if fileNames.last != line.file { fileNames.append(line.file) }
-                pending.append(Pending(file: fileNames.count - 1, line: line.number, label: label, ids: ids))
+            var all = [Int32]()
+            try lines.forEachLine { bytes, file, number in
+                guard let (label, text) = try split(bytes, labelled, file, number) else { stats.empty += 1; return }
+                let start = all.count
+                stats.unknown += engine.encode(utf8: text, into: &all)
+                if all.count == start { stats.empty += 1; return }
+                if fileNames.last != file { fileNames.append(file) }
+                pending.append(Pending(file: fileNames.count - 1, line: number,
+                                       label: label.map { String(decoding: $0, as: UTF8.self) }, ids: start..<all.count))
             }
             let map = try engine.finishVocabulary(maxSize: maxSize, minCount: minCount, vocabOut: vocabOut)
             if let map {
                 // Provisional ids → final ids; words left out become <unk>.
                 stats.unknown = 0
-                for i in pending.indices {
-                    for j in pending[i].ids.indices {
-                        let id = map[Int(pending[i].ids[j])]
-                        if id == engine.unknownID { stats.unknown += 1 }
-                        pending[i].ids[j] = id
-                    }
+                for j in all.indices {
+                    let id = map[Int(all[j])]
+                    if id == engine.unknownID { stats.unknown += 1 }
+                    all[j] = id
                 }
             }
             var names = givenClasses
@@ -260,11 +274,15 @@ struct Tok: ParsableCommand {
             }
             let classIndex = names.map(Self.index)
             try writeMeta(writer, engine: engine, classes: names)
-            for p in pending {
-                let place = "\(fileNames[p.file]):\(p.line)"
-                var y: Int32? = nil
-                if let label = p.label, let classIndex { y = try classId(label, classIndex, names!, place) }
-                try write(writer, shaper.shape(p.ids, &stats), y, place)
+            try all.withUnsafeBufferPointer { all in
+                for p in pending {
+                    var y: Int32? = nil
+                    if let label = p.label, let classIndex {
+                        var l = label
+                        y = try l.withUTF8 { try classId($0, classIndex, names!, "\(fileNames[p.file]):\(p.line)") }
+                    }
+                    try write(UnsafeBufferPointer(rebasing: all[p.ids]), y, fileNames[p.file], p.line)
+                }
             }
         }
         try writer.finish()
@@ -276,12 +294,11 @@ struct Tok: ParsableCommand {
     func languageModel(_ windows: LanguageModelWindows, model: (kind: String, tokens: [String], source: String, classes: [String]?)?) throws {
         var engine = try TokenizerEngine(self, model: model.map { ($0.kind, $0.tokens, $0.source) })
         var lines = TextLines(try openInputs(files))
-        var all = [Int32](), ids = [Int32]()
+        var all = [Int32]()
         var unknown = 0, lineCount = 0
-        while let line = try lines.nextLine() {
-            ids.removeAll(keepingCapacity: true)
-            unknown += engine.encode(line.text, into: &ids)
-            all += ids
+        try lines.forEachLine { bytes, file, number in
+            guard UTF8Text.isValid(bytes) else { throw ToolError("\(file):\(number): not valid UTF-8") }
+            unknown += engine.encode(utf8: bytes, into: &all)
             all.append(try engine.endOfLine())
             lineCount += 1
         }
@@ -308,7 +325,8 @@ struct Tok: ParsableCommand {
         var file: Int
         var line: Int
         var label: String?
-        var ids: [Int32]
+        /// Where the line's ids lie among all of them.
+        var ids: Range<Int>
     }
 
     /// Class ids by the bytes of their names.
@@ -318,23 +336,24 @@ struct Tok: ParsableCommand {
         return d
     }
 
-    /// The label and the text of a line; nil for an empty line.
-    func split(_ line: TextLines.Line) throws -> (label: String?, text: String)? {
-        let text = line.text
-        if text.utf8.allSatisfy({ $0 == 32 || $0 == 9 }) { return nil }
-        guard labels else { return (nil, text) }
-        guard let tab = text.utf8.firstIndex(of: 9) else {
-            throw ToolError("\(line.place): no TAB after a label (--labels reads label<TAB>text lines)")
+    /// The label and the text of a line's bytes; nil for an empty line. Throws on
+    /// invalid UTF-8 or a missing label.
+    func split(_ line: UnsafeBufferPointer<UInt8>, _ labelled: Bool, _ file: String, _ number: Int) throws
+        -> (label: UnsafeBufferPointer<UInt8>?, text: UnsafeBufferPointer<UInt8>)? {
+        guard UTF8Text.isValid(line) else { throw ToolError("\(file):\(number): not valid UTF-8") }
+        if line.allSatisfy({ $0 == 32 || $0 == 9 }) { return nil }
+        guard labelled else { return (nil, line) }
+        guard let tab = line.firstIndex(of: 9) else {
+            throw ToolError("\(file):\(number): no TAB after a label (--labels reads label<TAB>text lines)")
         }
-        let label = String(text[..<tab])
-        if label.isEmpty { throw ToolError("\(line.place): empty label") }
-        return (label, String(text[text.utf8.index(after: tab)...]))
+        if tab == 0 { throw ToolError("\(file):\(number): empty label") }
+        return (UnsafeBufferPointer(rebasing: line[..<tab]), UnsafeBufferPointer(rebasing: line[(tab + 1)...]))
     }
 
-    func classId(_ label: String, _ index: [[UInt8]: Int32], _ names: [String], _ place: String) throws -> Int32 {
-        if let i = index[Array(label.utf8)] { return i }
+    func classId(_ label: UnsafeBufferPointer<UInt8>, _ index: [[UInt8]: Int32], _ names: [String], _ place: String) throws -> Int32 {
+        if let i = index[Array(label)] { return i }
         let shown = names.prefix(10).joined(separator: ", ") + (names.count > 10 ? ", …" : "")
-        throw ToolError("\(place): label '\(label)' is not one of the classes (\(shown))")
+        throw ToolError("\(place): label '\(String(decoding: label, as: UTF8.self))' is not one of the classes (\(shown))")
     }
 
     func writeMeta(_ writer: StreamWriter, engine: TokenizerEngine, classes: [String]?,
@@ -359,11 +378,6 @@ struct Tok: ParsableCommand {
         try writer.output.write(bytes)
     }
 
-    func write(_ writer: StreamWriter, _ ids: [Int32], _ y: Int32?, _ place: String) throws {
-        var r = Record(kind: .example, metadata: ["id": place], tensors: [("x", StreamTensor(ids, shape: [ids.count]))])
-        if let y { r.tensors.append(("y", StreamTensor([y], shape: [1]))) }
-        try writer.write(r)
-    }
 }
 
 /// Counts for the summary line.
@@ -394,11 +408,13 @@ struct Shaper {
         self.wrap = wrap
     }
 
-    /// The example's ids from a line's token ids; counts tokens, cuts and pads.
-    mutating func shape(_ ids: [Int32], _ stats: inout Stats) -> [Int32] {
+    /// Hands the example's ids, from a line's token ids, to `body`; counts tokens,
+    /// cuts and pads.
+    mutating func shape(_ ids: UnsafeBufferPointer<Int32>, _ stats: inout Stats,
+                        _ body: (UnsafeBufferPointer<Int32>) throws -> Void) rethrows {
         stats.examples += 1
         stats.tokens += ids.count
-        guard wrap != nil || length != nil else { return ids }
+        guard wrap != nil || length != nil else { return try body(ids) }
         buffer.removeAll(keepingCapacity: true)
         let room = length.map { $0 - (wrap == nil ? 0 : 2) } ?? ids.count
         if let wrap { buffer.append(wrap.cls) }
@@ -411,6 +427,6 @@ struct Shaper {
                 buffer.append(contentsOf: repeatElement(padID ?? 0, count: length - buffer.count))
             }
         }
-        return buffer
+        try buffer.withUnsafeBufferPointer(body)
     }
 }

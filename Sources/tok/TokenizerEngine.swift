@@ -10,6 +10,8 @@ struct TokenizerEngine {
     private var vocabulary: WordVocabulary?
     private var builder: VocabularyBuilder?
     private var words = WordBuffer()
+    /// A lower-cased copy of a line.
+    private var scratch = [UInt8]()
     private var vocabOutput: ByteOutput?
 
     /// "wordpiece" or "words" (the meta's `tokenizer` field).
@@ -95,10 +97,15 @@ struct TokenizerEngine {
     mutating func encode(_ text: String, into ids: inout [Int32]) -> Int {
         if let wordPiece { return wordPiece.encode(text, into: &ids, words: &words) }
         wordTokenizer.split(text, into: &words)
-        if var b = builder {
-            builder = nil  // so that `b` is the only reference and is not copied when it grows
-            words.forEach { ids.append(b.add($0)) }
-            builder = b
+        return lookUp(into: &ids)
+    }
+
+    /// The ids of the words in `words` (provisional ones while a vocabulary is built);
+    /// returns how many are unknown.
+    private mutating func lookUp(into ids: inout [Int32]) -> Int {
+        if builder != nil {
+            // counted in place (`builder!`): no copy of the growing builder per line
+            words.forEach { ids.append(builder!.add($0)) }
             return 0
         }
         var unknown = 0
@@ -109,6 +116,83 @@ struct TokenizerEngine {
         return unknown
     }
 
+    /// `encode(_:into:)` of the UTF-8 bytes `utf8` (valid UTF-8), without a `String`
+    /// for word tokenisation of ASCII text.
+    mutating func encode(utf8: UnsafeBufferPointer<UInt8>, into ids: inout [Int32]) -> Int {
+        if wordPiece != nil { return encode(String(decoding: utf8, as: UTF8.self), into: &ids) }
+        if let unknown = encodePlainASCII(utf8, into: &ids) { return unknown }
+        wordTokenizer.split(utf8: utf8, into: &words)
+        return lookUp(into: &ids)
+    }
+
+    /// Words of a line of printable ASCII, tabs and line ends (most text) looked up
+    /// where they lie in the line (lower-cased into a scratch copy if asked), without
+    /// collecting them first: the words `WordTokenizer` makes of such a line. Nil for
+    /// any other line.
+    private mutating func encodePlainASCII(_ line: UnsafeBufferPointer<UInt8>, into ids: inout [Int32]) -> Int? {
+        if lowercase {
+            // one pass: checked and lower-cased into the scratch copy
+            var lowered = scratch
+            scratch = []
+            defer { scratch = lowered }
+            if lowered.count < line.count { lowered = [UInt8](repeating: 0, count: max(line.count, 2 * lowered.count)) }
+            let plain = lowered.withUnsafeMutableBufferPointer { s -> Bool in
+                var other: UInt8 = 0
+                for k in line.indices {
+                    let b = line[k]
+                    other |= Self.notPlain[Int(b)]
+                    s[k] = b &+ Self.toLower[Int(b)]
+                }
+                return other == 0
+            }
+            guard plain else { return nil }
+            return lowered.withUnsafeBufferPointer { lookUpWords(of: UnsafeBufferPointer(rebasing: $0[..<line.count]), into: &ids) }
+        }
+        var other: UInt8 = 0
+        for b in line { other |= Self.notPlain[Int(b)] }
+        return other == 0 ? lookUpWords(of: line, into: &ids) : nil
+    }
+
+    /// 1 for a byte that is neither printable ASCII nor tab, newline or carriage return.
+    private static let notPlain: [UInt8] = (0..<256).map { b in (b >= 32 && b < 127) || b == 9 || b == 10 || b == 13 ? 0 : 1 }
+    /// What lower-cases an ASCII byte: 32 for A–Z, 0 for the rest.
+    private static let toLower: [UInt8] = (0..<256).map { b in b >= 65 && b <= 90 ? 32 : 0 }
+
+    /// The ids of the words of `line` (printable ASCII and white space).
+    private mutating func lookUpWords(of line: UnsafeBufferPointer<UInt8>, into ids: inout [Int32]) -> Int {
+        if builder != nil {
+            Self.forEachWord(line) { ids.append(builder!.add($0)) }  // in place, as in `lookUp`
+            return 0
+        }
+        var unknown = 0
+        let v = vocabulary!
+        Self.forEachWord(line) { w in
+            if let id = v.id(w) { ids.append(id) } else { ids.append(v.unknownID); unknown += 1 }
+        }
+        return unknown
+    }
+
+    /// Calls `body` with each word of `line` (printable ASCII and white space): runs
+    /// of letters and digits, and each punctuation mark on its own.
+    @inline(__always)
+    private static func forEachWord(_ line: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        let n = line.count
+        var i = 0
+        while i < n {
+            let c = line[i]
+            if c == 32 || c == 9 || c == 10 || c == 13 { i += 1; continue }
+            if BertChars.asciiPunctuation(c) {
+                body(UnsafeBufferPointer(rebasing: line[i..<(i + 1)]))
+                i += 1
+                continue
+            }
+            var j = i + 1
+            while j < n, line[j] > 32, line[j] < 127, !BertChars.asciiPunctuation(line[j]) { j += 1 }
+            body(UnsafeBufferPointer(rebasing: line[i..<j]))
+            i = j
+        }
+    }
+
     /// The id that ends a line in language-model windows: [SEP] for WordPiece,
     /// <eos> for words (id 2, after <pad> and <unk>, when a vocabulary is being built).
     mutating func endOfLine() throws -> Int32 {
@@ -116,12 +200,7 @@ struct TokenizerEngine {
             guard let sep = wordPiece.id("[SEP]") else { throw ToolError("the WordPiece vocabulary has no [SEP] to end lines with") }
             return sep
         }
-        if var b = builder {
-            builder = nil  // as in encode: no copy of the growing builder
-            let id = b.add(Self.endOfLineToken)
-            builder = b
-            return id
-        }
+        if builder != nil { return builder!.add(Self.endOfLineToken) }
         guard let id = vocabulary!.id(Self.endOfLineToken) else {
             throw ToolError("the word vocabulary has no \(Self.endOfLineToken) to end lines with (build it with tok --steps … --vocab-out)")
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TensorStream
+import TextKit
 
 /// The built `tok` run through real pipes, its output read back with StreamReader.
 @Suite("tok end to end", .enabled(if: Support.tokBinary != nil,
@@ -26,6 +27,29 @@ struct TokToolTests {
         #expect(records.map { ids($0, "y") } == [[1], [0], [1]])
         #expect(records.allSatisfy { $0.kind == .example && $0["x"]?.dtype == .i32 && $0["y"]?.shape == [1] })
         #expect(run.stderr == "tok: 3 examples, 11 tokens, 0.00% unknown, vocabulary of 9, 1 empty line skipped\n")
+    }
+
+    /// The words tok writes, on lines of plain ASCII (read where they lie) and lines
+    /// with control characters, DEL or non-ASCII (split by WordTokenizer), are
+    /// WordTokenizer's words, lower-cased or not.
+    @Test(arguments: [false, true])
+    func wordsAreWordTokenizersOnEveryKindOfLine(lower: Bool) throws {
+        var rng = SystemRandomNumberGenerator()
+        let pieces = ["Hello", "WORLD", "it's", "a-b", "x", "42", "...", "\t", " ", "  ", "\u{1}", "\u{7f}", "café", "Ünï", "中文", "«»", "\r"]
+        var lines = [String]()
+        for _ in 0..<400 {
+            lines.append((0..<Int.random(in: 1...12, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined())
+        }
+        let run = try Support.tok(lower ? ["--lower"] : [], stdin: lines.joined(separator: "\n") + "\n")
+        #expect(run.status == 0, "\(run.stderr)")
+        let (meta, records) = try Support.read(run.stdout)
+        let vocab = meta.vocab ?? []
+        let tokenizer = WordTokenizer(lowercase: lower)
+        let expected = lines.map { tokenizer.words($0) }.filter { !$0.isEmpty }
+        #expect(records.count == expected.count)
+        for (r, words) in zip(records, expected) {
+            #expect(ids(r).map { vocab[Int($0)] } == words, "\(r.metadata["id"] ?? "")")
+        }
     }
 
     @Test func wordPieceWithFixedLength() throws {
