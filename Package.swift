@@ -55,7 +55,7 @@ let package = Package(
         ]),
         .executableTarget(name: "charidx", dependencies: ["ToolKit", "Random"]),
         .executableTarget(name: "num2seq", dependencies: ["ToolKit"]),
-        .executableTarget(name: "batch", dependencies: ["ToolKit", "Random"]),
+        .executableTarget(name: "batch", dependencies: ["ToolKit", "Random", "CKernels"]),
         .executableTarget(name: "seqinfo", dependencies: ["ToolKit"]),
         // The processes a training run is spread over: this one alone, or an MPI job.
         .target(name: "Communicators", dependencies: ["Models", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),

@@ -22,6 +22,8 @@ public final class ByteInput {
     private var rawEOF = false, zDone = false
     /// Whether the input is a regular file (not a pipe, FIFO, terminal or socket).
     public let isRegularFile: Bool
+    /// The size of a regular file in bytes (compressed, for gzip), to size buffers by.
+    public let fileSize: Int?
     /// Called before a read that would wait: on a pipe, FIFO or terminal with no bytes
     /// ready. A tool flushes its answers here, so that a line typed into a pipe is
     /// answered before the next one arrives, while a busy pipe is still read in bulk.
@@ -39,6 +41,7 @@ public final class ByteInput {
                 throw StreamError("\(path): is a directory")
             }
             isRegularFile = known && (st.st_mode & S_IFMT) == S_IFREG
+            fileSize = isRegularFile ? Int(st.st_size) : nil
             self.fd = fd
             ownsFD = true
             name = path
@@ -48,6 +51,7 @@ public final class ByteInput {
             name = "stdin"
             var st = stat()
             isRegularFile = fstat(0, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+            fileSize = isRegularFile ? Int(st.st_size) : nil
         }
         try startDecoding()
     }
@@ -57,6 +61,7 @@ public final class ByteInput {
         fd = -1
         ownsFD = false
         isRegularFile = true
+        fileSize = bytes.count
         self.name = name
         raw = bytes
         rawEnd = bytes.count

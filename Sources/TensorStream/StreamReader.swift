@@ -39,11 +39,15 @@ public final class StreamReader {
     }
 
     /// The next `example`, `batch` or `model` record, or nil at the end of the last input.
-    public func next() throws -> Record? {
+    /// With a `sink`, the record's bytes go there undecoded and the record comes back
+    /// with its kind and metadata only (see `RecordReader.read`).
+    public func next(sink: RecordSink? = nil) throws -> Record? {
         while true {
             let offset = current.offset
-            if let r = try readRecord() {
+            let mark = sink?.bytes.count ?? 0
+            if let r = try readRecord(sink: sink) {
                 if r.kind == .meta {
+                    sink?.bytes.removeSubrange(mark...)
                     if let field = StreamMeta.disagreement(meta.metadata, r.metadata) {
                         throw StreamError("\(current.name): record \(recordNumber) at byte offset \(offset): meta disagrees with the stream's first meta on '\(field)'")
                     }
@@ -64,8 +68,8 @@ public final class StreamReader {
         }
     }
 
-    private func readRecord() throws -> Record? {
-        let r = try RecordReader.read(current, number: recordNumber + 1)
+    private func readRecord(sink: RecordSink? = nil) throws -> Record? {
+        let r = try RecordReader.read(current, number: recordNumber + 1, sink: sink)
         if r != nil { recordNumber += 1 }
         return r
     }
@@ -82,6 +86,13 @@ public final class StreamReader {
     public var byteOffset: Int { current.offset }
 }
 
+/// Where a reader copies the bytes of the records it reads, undecoded: a stream
+/// held in memory as one block (batch --shuffle) rather than as millions of records.
+public final class RecordSink {
+    public var bytes = [UInt8]()
+    public init() {}
+}
+
 /// Writes records to an output.
 public final class StreamWriter {
     public let output: ByteOutput
@@ -94,8 +105,10 @@ public final class StreamWriter {
 /// Reads single records without stream rules (no meta first): a checkpoint is
 /// one `model` record, a valid .safetensors file.
 public enum RecordReader {
-    /// Reads record number `n` from `current`; nil at a clean end.
-    public static func read(_ current: ByteInput, number n: Int, defaultKind: RecordKind? = nil) throws -> Record? {
+    /// Reads record number `n` from `current`; nil at a clean end. With a `sink`, the
+    /// record's bytes are appended to it as they are read, and its tensors are not
+    /// decoded (the record comes back with its kind and metadata only).
+    public static func read(_ current: ByteInput, number n: Int, defaultKind: RecordKind? = nil, sink: RecordSink? = nil) throws -> Record? {
         let offset = current.offset
         func at() -> String { "\(current.name): record \(n) at byte offset \(offset)" }
         let length = try current.withNextBytes(8) { b -> UInt64? in
@@ -112,7 +125,12 @@ public enum RecordReader {
         }
         let parsed = try current.withNextBytes(Int(len)) { h in
             guard h.count == Int(len) else { throw StreamError("\(at()): truncated header: \(h.count) of \(len) bytes") }
-            return try Codec.parseHeader(h, where_: at, defaultKind: defaultKind)
+            let parsed = try Codec.parseHeader(h, where_: at, defaultKind: defaultKind)
+            if let sink {
+                withUnsafeBytes(of: len.littleEndian) { sink.bytes.append(contentsOf: $0) }
+                sink.bytes.append(contentsOf: h)
+            }
+            return parsed
         }
         func truncated(_ got: Int) -> StreamError {
             StreamError("\(at()): truncated data: \(got) of \(parsed.dataBytes) bytes")
@@ -123,8 +141,12 @@ public enum RecordReader {
             }
         }
         if parsed.dataBytes <= 1 << 20 {
-            let t = try current.withNextBytes(parsed.dataBytes) { d in
+            let t = try current.withNextBytes(parsed.dataBytes) { d -> [(name: String, tensor: StreamTensor)] in
                 guard d.count == parsed.dataBytes else { throw truncated(d.count) }
+                if let sink {
+                    sink.bytes.append(contentsOf: d)
+                    return []
+                }
                 return tensors(UnsafeRawBufferPointer(d))
             }
             return Record(kind: parsed.kind, metadata: parsed.meta, tensors: t)
@@ -138,7 +160,26 @@ public enum RecordReader {
             guard r == want else { throw truncated(parsed.dataBytes - remaining + r) }
             remaining -= r
         }
+        if let sink {
+            sink.bytes += data
+            return Record(kind: parsed.kind, metadata: parsed.meta)
+        }
         return Record(kind: parsed.kind, metadata: parsed.meta, tensors: data.withUnsafeBytes(tensors))
+    }
+
+    /// Decodes one record from its bytes, as written by `Codec.encode` (and checked
+    /// when first read: see `RecordSink`).
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws -> Record {
+        let input = UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        guard input.count >= 8 else { throw StreamError("a record of \(input.count) bytes") }
+        let len = Int(UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self)))
+        guard len >= 2, 8 + len <= input.count else { throw StreamError("a record's header runs past its bytes") }
+        let parsed = try Codec.parseHeader(UnsafeBufferPointer(rebasing: input[8..<(8 + len)]), where_: { "record" })
+        guard 8 + len + parsed.dataBytes == input.count else { throw StreamError("a record's data does not fill its bytes") }
+        let data = UnsafeRawBufferPointer(rebasing: bytes[(8 + len)...])
+        return Record(kind: parsed.kind, metadata: parsed.meta, tensors: parsed.entries.map { e in
+            (name: e.name, tensor: StreamTensor.decode(e.dtype, shape: e.shape, UnsafeRawBufferPointer(rebasing: data[e.begin..<e.end])))
+        })
     }
 
     /// The one record of the file at `path` (a checkpoint).

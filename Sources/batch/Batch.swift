@@ -1,4 +1,5 @@
 import ArgumentParser
+import CKernels
 import Random
 import TensorStream
 import ToolKit
@@ -49,7 +50,8 @@ struct Batch: ParsableCommand {
     func run() throws {
         // the options once (a property wrapper's getter per example costs)
         let (size, shuffle, buffer, bucket, sort, dropLast) = (self.size, self.shuffle, self.buffer, self.bucket, self.sort, self.dropLast)
-        let reader = try StreamReader(try openInputs(inputs))
+        let sources = try openInputs(inputs)
+        let reader = try StreamReader(sources)
         var meta = StreamMeta(reader.meta)
         let padID = pad ?? meta.fields["pad_id"].flatMap { Int32($0) } ?? 0
         meta.addTool(commandLine())
@@ -64,37 +66,48 @@ struct Batch: ParsableCommand {
         func emit(_ group: [Record]) throws {
             guard !group.isEmpty, !(dropLast && group.count < size) else { return }
             var g = group
-            if sort { g = stableSortedByLength(g) }
+            if sort { g = try Self.byLength(Array(g.indices)) { g[$0] }.map { g[$0] } }
             try writer.write(try Padding.batch(g, pad: padID))
             batches += 1
             examples += g.count
         }
-        func shuffled(_ a: [Record]) -> [Record] {
-            var a = a
+        /// Fisher–Yates, in place.
+        func permute<T>(_ a: inout [T]) {
             for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
-            return a
         }
-        /// Cuts a pool into batches (by length when bucketing), shuffling batch order if shuffling.
-        func flush(_ pool: [Record], final: Bool) throws -> [Record] {
-            var pool = pool
-            if bucket != nil { pool = stableSortedByLength(pool) }
-            var groups = stride(from: 0, to: pool.count, by: size).map { Array(pool[$0..<min($0 + size, pool.count)]) }
-            var rest = [Record]()
-            if !final, let last = groups.last, last.count < size { rest = last; groups.removeLast() }
-            if bucket != nil && (shuffle || buffer != nil) { groups = shuffledGroups(groups) }
-            for g in groups { try emit(g) }
+        /// Cuts the examples `order` (indices, each example reached through `record`)
+        /// into batches, by length when bucketing, shuffling batch order if shuffling;
+        /// returns the examples of a last, short batch when it is not the final one.
+        /// `prefetch`: asks for an example's bytes a batch ahead (a shuffled stream in memory).
+        func flush(_ order: [Int], final: Bool, prefetch: ((Int) -> Void)? = nil, record: (Int) throws -> Record) throws -> [Int] {
+            let order = bucket != nil ? try Self.byLength(order, record) : order
+            var groups = stride(from: 0, to: order.count, by: size).map { $0..<min($0 + size, order.count) }
+            var rest = [Int]()
+            if !final, let last = groups.last, last.count < size { rest = Array(order[last]); groups.removeLast() }
+            if bucket != nil && (shuffle || buffer != nil) { permute(&groups) }
+            for (n, g) in groups.enumerated() {
+                if let prefetch, n + 1 < groups.count { for k in groups[n + 1] { prefetch(order[k]) } }
+                try emit(order[g].map(record))
+            }
             return rest
-        }
-        func shuffledGroups(_ g: [[Record]]) -> [[Record]] {
-            var g = g
-            for i in stride(from: g.count - 1, to: 0, by: -1) { g.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
-            return g
         }
 
         if shuffle {
-            var all = [Record]()
-            while let r = try next(reader) { all.append(r) }
-            _ = try flush(shuffled(all), final: true)
+            // The whole stream as one block of record bytes, decoded a batch at a time.
+            let sink = RecordSink()
+            sink.bytes.reserveCapacity(sources.reduce(0) { $0 + ($1.fileSize ?? 0) })  // no copies as it grows
+            var spans = [Range<Int>]()
+            while true {
+                let start = sink.bytes.count
+                guard try next(reader, sink: sink) != nil else { break }
+                spans.append(start..<sink.bytes.count)
+            }
+            permute(&spans)  // the order of the examples
+            _ = try sink.bytes.withUnsafeBytes { all in
+                try flush(Array(spans.indices), final: true, prefetch: { i in
+                    for at in stride(from: spans[i].lowerBound, to: spans[i].upperBound, by: 64) { rk_prefetch(all.baseAddress! + at) }
+                }) { try RecordReader.decode(UnsafeRawBufferPointer(rebasing: all[spans[$0]])) }
+            }
         } else {
             // Streaming: a shuffle buffer (bounded), then a pool for bucketing, then batches.
             let poolSize = size * (bucket ?? 1)
@@ -102,7 +115,10 @@ struct Batch: ParsableCommand {
             var shuffleBuffer = [Record]()
             func toPool(_ r: Record) throws {
                 pool.append(r)
-                if pool.count >= poolSize { pool = try flush(pool, final: false) }
+                if pool.count >= poolSize {
+                    let rest = try flush(Array(pool.indices), final: false) { pool[$0] }
+                    pool = rest.map { pool[$0] }
+                }
             }
             while let r = try next(reader) {
                 if let buffer {
@@ -116,27 +132,27 @@ struct Batch: ParsableCommand {
                     try toPool(r)
                 }
             }
-            for r in shuffled(shuffleBuffer) { try toPool(r) }
-            _ = try flush(pool, final: true)
+            permute(&shuffleBuffer)
+            for r in shuffleBuffer { try toPool(r) }
+            _ = try flush(Array(pool.indices), final: true) { pool[$0] }
         }
         try writer.finish()
         note("batch: \(examples) examples in \(batches) batches")
     }
 
     /// The next example; a batch or model record is an error.
-    func next(_ reader: StreamReader) throws -> Record? {
-        guard let r = try reader.next() else { return nil }
+    func next(_ reader: StreamReader, sink: RecordSink? = nil) throws -> Record? {
+        guard let r = try reader.next(sink: sink) else { return nil }
         guard r.kind == .example else {
             throw ToolError("\(reader.inputName): record \(reader.recordNumber): batch takes examples, found a \(r.kind.rawValue) record")
         }
         return r
     }
 
-    func stableSortedByLength(_ records: [Record]) -> [Record] {
-        records.enumerated().sorted {
-            let a = $0.element["x"]?.shape.first ?? 0, b = $1.element["x"]?.shape.first ?? 0
-            return a != b ? a > b : $0.offset < $1.offset
-        }.map(\.element)
+    /// `order` sorted by the examples' lengths, longest first, keeping the order of
+    /// equal lengths.
+    static func byLength(_ order: [Int], _ record: (Int) throws -> Record) throws -> [Int] {
+        let keyed = try order.enumerated().map { (k, i) in (length: try record(i)["x"]?.shape.first ?? 0, at: k, index: i) }
+        return keyed.sorted { $0.length != $1.length ? $0.length > $1.length : $0.at < $1.at }.map(\.index)
     }
 }
-

@@ -190,3 +190,32 @@ struct HeaderParserTests {
         }
     }
 }
+
+@Suite("Record sink")
+struct RecordSinkTests {
+    /// Records read into a sink come back whole from `RecordReader.decode`; a meta
+    /// record met on the way (two streams one after the other) leaves nothing there.
+    @Test func sinkHoldsTheRecordsAndDecodeReadsThemBack() throws {
+        let stream = sampleStream()
+        let twice = encode(stream) + encode(stream)
+        let reader = try StreamReader(try ByteInput(bytes: twice))
+        let sink = RecordSink()
+        var spans = [Range<Int>]()
+        while true {
+            let start = sink.bytes.count
+            guard let r = try reader.next(sink: sink) else { break }
+            #expect(r.tensors.isEmpty && r.kind == .example)
+            spans.append(start..<sink.bytes.count)
+        }
+        let examples = Array(stream.dropFirst())
+        #expect(spans.count == 2 * examples.count)
+        #expect(sink.bytes == encode(examples + examples))
+        for (k, span) in spans.enumerated() {
+            let r = try sink.bytes.withUnsafeBytes { try RecordReader.decode(UnsafeRawBufferPointer(rebasing: $0[span])) }
+            #expect(r == examples[k % examples.count])
+        }
+        #expect(throws: StreamError.self) {
+            try sink.bytes.withUnsafeBytes { try RecordReader.decode(UnsafeRawBufferPointer(rebasing: $0[spans[0].dropLast()])) }
+        }
+    }
+}
