@@ -23,6 +23,10 @@ public struct TextLines: Sequence, IteratorProtocol {
         set { for i in inputs { i.onIdle = newValue } }
     }
 
+    /// The bytes of the inputs that are regular files (compressed size for gzip): a
+    /// hint for sizing buffers.
+    public var sizeHint: Int { inputs.reduce(0) { $0 + ($1.fileSize ?? 0) } }
+
     /// Whether every input is a regular file (not a pipe or terminal).
     public var allRegularFiles: Bool { inputs.allSatisfy(\.isRegularFile) }
 

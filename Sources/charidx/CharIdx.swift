@@ -81,6 +81,7 @@ struct CharIdx: ParsableCommand {
         let nl = Array(newline.utf8)
         var lines = TextLines(try openInputs(inputs))
         let form = lineForm, lm = steps != nil
+        corpus.reserve(bytes: lines.sizeHint, lines: lm ? 0 : lines.sizeHint / 32)
         try lines.forEachLine { bytes, file, number in
             let f = try Self.fields(bytes, form, file, number)
             if lm {
@@ -271,6 +272,12 @@ struct LineStore {
     var places = [String]()
 
     private var lastFile: String?
+
+    /// Room for about this much input, so that the store is not copied as it grows.
+    mutating func reserve(bytes n: Int, lines m: Int) {
+        bytes.reserveCapacity(n + n / 16)
+        lines.reserveCapacity(m)
+    }
 
     mutating func add(_ line: UnsafeBufferPointer<UInt8>, _ f: CharIdx.Fields, file: String, number: Int) {
         if file != lastFile { places.append(file + ":"); lastFile = file }
