@@ -22,6 +22,8 @@ public struct TrainState: Codable, Sendable, Equatable {
     public var batchSize = 32
     public var shuffle = true
     public var clip: Float?
+    /// How the learning rate moves over the run.
+    public var lrSchedule = LearningRateSchedule.constant
     public init() {}
 
     /// Fields a checkpoint lacks (one written before they existed) keep their defaults.
@@ -37,6 +39,7 @@ public struct TrainState: Codable, Sendable, Equatable {
         batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
         shuffle = try c.decodeIfPresent(Bool.self, forKey: .shuffle) ?? d.shuffle
         clip = try c.decodeIfPresent(Float.self, forKey: .clip)
+        lrSchedule = try c.decodeIfPresent(LearningRateSchedule.self, forKey: .lrSchedule) ?? d.lrSchedule
     }
 }
 

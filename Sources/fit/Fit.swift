@@ -26,8 +26,8 @@ struct Fit: ParsableCommand {
             --resume CKPT goes on exactly where CKPT stopped. The checkpoint fixes the model \
             (--model, --cell, --hidden, --embed, --bidirectional, --head, --dropout, --stateful, \
             --init-embed), the optimiser (--optimizer) and the seed: giving one of those is an \
-            error. --lr, --momentum, --weight-decay, --clip, --batch, --shuffle and --epochs \
-            may change; a changed learning rate, momentum or weight decay is reported.
+            error. --lr, --lr-schedule, --momentum, --weight-decay, --clip, --batch, --shuffle and \
+            --epochs may change; a changed learning rate, momentum or weight decay is reported.
 
             -o FILE and --log FILE are opened before training starts. A checkpoint is written \
             only when its parameters are finite and give a finite loss on the last batch; \
@@ -80,6 +80,8 @@ struct Fit: ParsableCommand {
     @Option(help: "Epochs (in all, counting those of a resumed checkpoint).") var epochs = 1
     @Option(help: "Optimiser: adam or sgd (default adam).") var optimizer: String?
     @Option(parsing: .unconditional, help: "Learning rate (default 0.001; with --resume, replaces the checkpoint's).") var lr: Float?
+    @Option(help: ArgumentHelp("Learning-rate schedule: constant, or cosine (from --lr down to 0 at the end of the last epoch, as torch's CosineAnnealingLR stepped every batch). Default: constant, or the resumed run's.", valueName: "schedule"))
+    var lrSchedule: LearningRateSchedule?
     @Option(parsing: .unconditional, help: "SGD momentum (default 0; with --resume, replaces the checkpoint's).") var momentum: Float?
     @Option(parsing: .unconditional, help: "Weight decay (L2, as torch.optim; default 0; with --resume, replaces the checkpoint's).") var weightDecay: Float?
     @Option(parsing: .unconditional, help: "Clip the gradient norm to this (default: none, or the resumed run's).") var clip: Float?
@@ -236,6 +238,7 @@ struct Fit: ParsableCommand {
             say("fit: warning: shuffling a sequentially sampled stream breaks the state carried from batch to batch (--no-shuffle)")
         }
         if let clip { state.clip = clip }
+        if let lrSchedule { state.lrSchedule = lrSchedule }
 
         var plan = TrainingPlan(epochs: epochs)
         plan.maxSteps = maxSteps
@@ -259,13 +262,14 @@ struct Fit: ParsableCommand {
             try out.commit()
         }
         var losses = [Double]()  // for the sparkline at the end
-        trainer.hooks.afterStep = { _, r in
+        trainer.hooks.afterStep = { t, r in
             let left = (r.batches - r.batch) + (epochs - r.epoch) * r.batches
             progress.show(epoch: r.epoch, of: epochs, batch: r.batch, of: r.batches, loss: r.epochLoss, examples: r.examples,
                           stepsLeft: maxSteps.map { min(left, max(0, $0 - r.step)) } ?? left)
             losses.append(Double(r.loss))
             var fields: [String: Any] = ["event": "step", "epoch": r.epoch, "step": r.step, "loss": Double(r.loss),
-                                         "progress": r.progress, "seconds": Date().timeIntervalSince(runStart)]
+                                         "progress": r.progress, "seconds": Date().timeIntervalSince(runStart),
+                                         "lr": Double(t.learningRate)]
             if world.size > 1 { fields["allreduce_seconds"] = r.communicationSeconds }
             try logFile?.write(fields)
         }
@@ -438,3 +442,5 @@ struct Fit: ParsableCommand {
 extension CellKind: ExpressibleByArgument {}
 extension ModelSpec.Head: ExpressibleByArgument {}
 extension Device: ExpressibleByArgument {}
+
+extension LearningRateSchedule: ExpressibleByArgument {}

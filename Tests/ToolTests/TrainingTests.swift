@@ -39,6 +39,33 @@ struct TrainingTests {
         #expect(FileManager.default.contents(atPath: whole) == FileManager.default.contents(atPath: parts))
     }
 
+    /// The cosine rate is torch's CosineAnnealingLR (eta_min 0): base at the start, half
+    /// way down at the middle, 0 at the end, 0.5·(1 + cos(π·t/T)) between.
+    @Test func cosineRateIsTorchs() {
+        let c = LearningRateSchedule.cosine
+        #expect(c.rate(base: 0.1, step: 0, total: 10) == 0.1)
+        #expect(abs(c.rate(base: 0.1, step: 5, total: 10) - 0.05) < 1e-7)
+        #expect(abs(c.rate(base: 0.1, step: 3, total: 10) - 0.0793893) < 1e-6)
+        #expect(c.rate(base: 0.1, step: 10, total: 10) == 0)
+        #expect(LearningRateSchedule.constant.rate(base: 0.1, step: 7, total: 10) == 0.1)
+    }
+
+    /// A cosine schedule changes the run, is kept in the checkpoint, and a run stopped
+    /// early and resumed (without naming the schedule again) ends in the same bytes.
+    @Test func cosineScheduleResumesExactly() throws {
+        let data = try namesStream()
+        let constant = Pipeline.tempPath("constant.ckpt"), whole = Pipeline.tempPath("whole.ckpt"), parts = Pipeline.tempPath("parts.ckpt")
+        let cosine = Self.spec + ["--lr", "0.01", "--lr-schedule", "cosine"]
+        #expect(try Pipeline.run("fit", Self.spec + ["--lr", "0.01", "--epochs", "2", "-o", constant, data]).status == 0)
+        #expect(try Pipeline.run("fit", cosine + ["--epochs", "2", "-o", whole, data]).status == 0)
+        #expect(try Pipeline.run("fit", cosine + ["--epochs", "2", "--max-steps", "4", "-o", parts, data]).status == 0)
+        #expect(try Checkpoint.load(parts).train.lrSchedule == .cosine)
+        let more = try Pipeline.run("fit", ["--resume", parts, "--epochs", "2", "-o", parts, data])
+        #expect(more.status == 0, "\(more.stderr)")
+        #expect(FileManager.default.contents(atPath: whole) == FileManager.default.contents(atPath: parts))
+        #expect(FileManager.default.contents(atPath: whole) != FileManager.default.contents(atPath: constant))
+    }
+
     /// Starts fit on a long run and signals it once it has saved a checkpoint.
     func interrupted(_ signal: Int32, saveEvery: Bool) throws -> (status: Int32, path: String, before: Data?) {
         let data = try namesStream()

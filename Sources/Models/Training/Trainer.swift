@@ -133,6 +133,13 @@ public final class Trainer {
     /// The step of the last checkpoint this run wrote.
     public private(set) var savedAtStep: Int?
 
+    /// The learning rate of the last update.
+    public private(set) var learningRate: Float = 0
+
+    /// Steps of the whole run (epochs × batches: a run stopped early by --max-steps and
+    /// resumed follows the same schedule), for the learning-rate schedule; nil outside `run()`.
+    private var totalSteps: Int?
+
     /// This process's rows of the last step's batch (nil when it held none).
     private var lastBatch: Batch?
     /// Rows of the batch the carried state belongs to (stateful models), nil when no state is carried.
@@ -174,6 +181,7 @@ public final class Trainer {
             do { batches = try data.epoch(state.epoch, size: state.batchSize, shuffle: state.shuffle, seed: state.seed, pad: plan.pad) }
             catch { throw StreamError("\(data.source): \(error)") }
             if state.batchInEpoch == 0 { resetState() }
+            totalSteps = plan.epochs * batches.count
             let start = Date()
             var sum = 0.0, seen = 0
             while state.batchInEpoch < batches.count {
@@ -252,8 +260,20 @@ public final class Trainer {
         }
         try hooks.afterBackward?(self)
         if let clip = state.clip { clipGradNorm(model.parameters, maxNorm: clip) }
+        setLearningRate()
         optimizer.update()
         return loss
+    }
+
+    /// The rate of this step's update, from the checkpoint's base rate and the schedule.
+    private func setLearningRate() {
+        let base = checkpoint.optimizer.lr
+        let lr = totalSteps.map { state.lrSchedule.rate(base: base, step: state.step, total: $0) } ?? base
+        learningRate = lr
+        switch optimizer {
+        case .adam(let a): a.lr = lr
+        case .sgd(let s): s.lr = lr
+        }
     }
 
     /// One all-reduce of [gradients × weight …, has-gradient flags …, loss × weight, stop]
