@@ -44,7 +44,8 @@ struct HeaderParser {
                     guard meta == nil, take(UInt8(ascii: ":")), let m = metadata() else { return nil }
                     (meta, kindName) = m
                 } else {
-                    guard let name = string(), take(UInt8(ascii: ":")), let e = entry(name) else { return nil }
+                    // (an escaped "__metadata__" is the metadata to the general parser)
+                    guard let name = string(), name != "__metadata__", take(UInt8(ascii: ":")), let e = entry(name) else { return nil }
                     entries.append(e)
                 }
             } while take(UInt8(ascii: ","))
@@ -134,11 +135,12 @@ struct HeaderParser {
         if p[i] == 0x30, i + 1 < n, p[i + 1] >= 0x30, p[i + 1] <= 0x39 { return nil }
         var v = 0, digits = 0
         while i < n, p[i] >= 0x30, p[i] <= 0x39 {
-            v = v * 10 + Int(p[i] - 0x30)
             digits += 1
+            if digits > 15 { return nil }  // before the product could overflow
+            v = v * 10 + Int(p[i] - 0x30)
             i += 1
         }
-        guard digits <= 15, i < n, p[i] != UInt8(ascii: "."), p[i] | 0x20 != UInt8(ascii: "e") else { return nil }
+        guard i < n, p[i] != UInt8(ascii: "."), p[i] | 0x20 != UInt8(ascii: "e") else { return nil }
         return v
     }
 
@@ -197,11 +199,12 @@ struct HeaderParser {
         guard i + 4 <= n else { return nil }
         var v: UInt32 = 0
         for _ in 0..<4 {
-            let c = p[i] | 0x20
+            let c = p[i]
             let d: UInt8
             switch c {
             case 0x30...0x39: d = c - 0x30
             case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c - UInt8(ascii: "A") + 10
             default: return nil
             }
             v = v << 4 | UInt32(d)

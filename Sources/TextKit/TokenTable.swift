@@ -59,21 +59,23 @@ public struct TokenTable: Sendable {
     static func hash(_ bytes: UnsafeBufferPointer<UInt8>, prefixed: Bool) -> UInt64 {
         let m: UInt64 = 0x9E37_79B9_7F4A_7C15
         var h: UInt64 = (prefixed ? 0x2323_0000_0000_0000 : 0) ^ UInt64(bytes.count) &* m
-        guard let p = bytes.baseAddress else { return h }
-        let raw = UnsafeRawPointer(p)
-        let n = bytes.count
-        var i = 0
-        while i + 8 <= n {
-            h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* m
-            h ^= h >> 29
-            i += 8
-        }
-        if i < n {
-            var t: UInt64 = 0
-            if (n - i) & 4 != 0 { t = UInt64(raw.loadUnaligned(fromByteOffset: i, as: UInt32.self)); i += 4 }
-            if (n - i) & 2 != 0 { t = t << 16 | UInt64(raw.loadUnaligned(fromByteOffset: i, as: UInt16.self)); i += 2 }
-            if (n - i) & 1 != 0 { t = t << 8 | UInt64(p[i]) }
-            h = (h ^ t) &* m
+        // (an empty key, which may have no address, mixes its length alone)
+        if let p = bytes.baseAddress {
+            let raw = UnsafeRawPointer(p)
+            let n = bytes.count
+            var i = 0
+            while i + 8 <= n {
+                h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* m
+                h ^= h >> 29
+                i += 8
+            }
+            if i < n {
+                var t: UInt64 = 0
+                if (n - i) & 4 != 0 { t = UInt64(raw.loadUnaligned(fromByteOffset: i, as: UInt32.self)); i += 4 }
+                if (n - i) & 2 != 0 { t = t << 16 | UInt64(raw.loadUnaligned(fromByteOffset: i, as: UInt16.self)); i += 2 }
+                if (n - i) & 1 != 0 { t = t << 8 | UInt64(p[i]) }
+                h = (h ^ t) &* m
+            }
         }
         h ^= h >> 33
         h = h &* 0xFF51_AFD7_ED55_8CCD
@@ -99,7 +101,7 @@ public struct TokenTable: Sendable {
                             if en[e].length == n {
                                 let st = en[e].start
                                 if (!prefixed || (ar[st] == 0x23 && ar[st + 1] == 0x23))
-                                    && memcmp(ar.baseAddress! + st + extra, bytes.baseAddress!, bytes.count) == 0 {
+                                    && (bytes.isEmpty || memcmp(ar.baseAddress! + st + extra, bytes.baseAddress!, bytes.count) == 0) {
                                     return e
                                 }
                             }

@@ -148,6 +148,14 @@ struct HeaderParserTests {
             #"{"__metadata__":{"kind":"example"},"x":{"dtype":"F32","shape":[01],"data_offsets":[0,4]}}"#,
             #"{"__metadata__":{"kind":"example","id":"\ud83d"}}"#,
             #"{"__metadata__":{"kind":"example"}} x"#,
+            // found in review: a 19-digit number (overflowed), an escaped __metadata__ key
+            // (a tensor to the fast parser), control bytes as \u digits
+            #"{"__metadata__":{"kind":"example"},"x":{"dtype":"F32","shape":[9999999999999999999],"data_offsets":[0,4]}}"#,
+            #"{"__metadata__":{"kind":"example"},"x":{"dtype":"F32","shape":[1],"data_offsets":[0,99999999999999999999]}}"#,
+            #"{"__metadata__":{"kind":"example"},"\u005f_metadata__":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}"#,
+            #"{"\u005f_metadata__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+            "{\"__metadata__\":{\"kind\":\"example\",\"id\":\"\\u00\u{14}1\"}}",
+            #"{"__metadata__":{"kind":"example","id":"\u00E9\u00e9"}}"#,
         ]
         return out
     }
