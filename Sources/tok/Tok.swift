@@ -247,6 +247,8 @@ struct Tok: ParsableCommand {
             var pending = [Pending]()
             var fileNames = [String]()
             var all = [Int32]()
+            all.reserveCapacity(lines.sizeHint / 4)  // about a token per 4–5 bytes of text
+            pending.reserveCapacity(lines.sizeHint / 32)
             try lines.forEachLine { bytes, file, number in
                 guard let (label, text) = try split(bytes, labelled, file, number) else { stats.empty += 1; return }
                 let start = all.count
@@ -295,6 +297,7 @@ struct Tok: ParsableCommand {
         var engine = try TokenizerEngine(self, model: model.map { ($0.kind, $0.tokens, $0.source) })
         var lines = TextLines(try openInputs(files))
         var all = [Int32]()
+        all.reserveCapacity(lines.sizeHint / 4)  // about a token per 4–5 bytes of text
         var unknown = 0, lineCount = 0
         try lines.forEachLine { bytes, file, number in
             guard UTF8Text.isValid(bytes) else { throw ToolError("\(file):\(number): not valid UTF-8") }
