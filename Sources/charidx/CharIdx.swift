@@ -131,30 +131,22 @@ struct CharIdx: ParsableCommand {
             if pairs { meta.task = "tag" }
             try writer.write(meta.record)
             let classOf = corpus.labels.map { classNames.firstIndex(of: $0).map(Int32.init) }
-            let encoder = RecordEncoder()
-            var x = IdBuffer(), y = IdBuffer()
+            var examples = ExampleWriter(table, writer)
             try corpus.bytes.withUnsafeBufferPointer { all in
                 for line in corpus.lines where line.text.count > 0 {
-                    encoder.begin(.example)
-                    encoder.meta("id", prefix: corpus.places[line.file], number: line.number)
-                    x.fill(table, UnsafeBufferPointer(rebasing: all[line.text]), unknown: &unknown)
-                    total += x.count
-                    x.add("x", to: encoder)
-                    if let target = line.target {
-                        y.fill(table, UnsafeBufferPointer(rebasing: all[target]), unknown: &unknown)
-                        total += y.count
-                        y.add("y", to: encoder)
-                    }
+                    var y: Int32?
                     if line.label >= 0 {
                         guard let c = classOf[line.label] else {
                             throw ToolError("\(corpus.places[line.file])\(line.number): label '\(corpus.labels[line.label])' is not among the classes \(classNames.joined(separator: ","))")
                         }
-                        encoder.tensor("y", scalar: c)
+                        y = c
                     }
-                    try writer.write(encoder)
-                    written += 1
+                    try examples.write(UnsafeBufferPointer(rebasing: all[line.text]),
+                                       target: line.target.map { UnsafeBufferPointer(rebasing: all[$0]) }, y: y,
+                                       prefix: corpus.places[line.file], number: line.number)
                 }
             }
+            (written, total, unknown) = (examples.written, examples.total, examples.unknown)
         }
         try writer.finish()
         note("charidx: \(written) examples, \(total) characters, vocabulary \(vocab.count)"
@@ -214,9 +206,7 @@ struct CharIdx: ParsableCommand {
         let classIndex = Dictionary((classNames ?? []).enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { a, _ in a })
         var lines = TextLines(try openInputs(inputs))
         lines.onIdle = { try output.flush() }
-        var written = 0, total = 0, unknown = 0
-        let encoder = RecordEncoder()
-        var x = IdBuffer(), y = IdBuffer()
+        var examples = ExampleWriter(table, writer)
         var place = (file: "", prefix: "")
         let form = lineForm
         try lines.forEachLine { bytes, file, number in
@@ -231,20 +221,11 @@ struct CharIdx: ParsableCommand {
             }
             if f.text.isEmpty { return }
             if place.file != file { place = (file, file + ":") }
-            encoder.begin(.example)
-            encoder.meta("id", prefix: place.prefix, number: number)
-            x.fill(table, UnsafeBufferPointer(rebasing: bytes[f.text]), unknown: &unknown)
-            total += x.count
-            x.add("x", to: encoder)
-            if let target = f.target {
-                y.fill(table, UnsafeBufferPointer(rebasing: bytes[target]), unknown: &unknown)
-                total += y.count
-                y.add("y", to: encoder)
-            }
-            if let c { encoder.tensor("y", scalar: c) }
-            try writer.write(encoder)
-            written += 1
+            try examples.write(UnsafeBufferPointer(rebasing: bytes[f.text]),
+                               target: f.target.map { UnsafeBufferPointer(rebasing: bytes[$0]) }, y: c,
+                               prefix: place.prefix, number: number)
         }
+        let (written, total, unknown) = (examples.written, examples.total, examples.unknown)
         try writer.finish()
         note("charidx: \(written) examples, \(total) characters, vocabulary \(vocab.count)"
              + (unknown > 0 ? ", \(unknown) unknown" : ""))
@@ -299,19 +280,38 @@ struct LineStore {
     }
 }
 
-/// A reusable buffer of one line's ids.
-struct IdBuffer {
+/// Writes one example per line: x the ids of the text, y those of the target
+/// (--pairs) or the class (--labels), id "file:line"; counts characters and
+/// unknown ones. Its buffers are reused from line to line.
+struct ExampleWriter {
+    let table: CharTable
+    let writer: StreamWriter
+    private let encoder = RecordEncoder()
     private var ids = [Int32]()
-    private(set) var count = 0
+    private(set) var written = 0, total = 0, unknown = 0
 
-    /// The ids of `utf8`'s characters.
-    mutating func fill(_ table: CharTable, _ utf8: UnsafeBufferPointer<UInt8>, unknown: inout Int) {
-        if ids.count < utf8.count { ids = [Int32](repeating: 0, count: max(utf8.count, 2 * ids.count)) }
-        count = ids.withUnsafeMutableBufferPointer { table.ids(utf8: utf8, into: $0.baseAddress!, unknown: &unknown) }
+    init(_ table: CharTable, _ writer: StreamWriter) { self.table = table; self.writer = writer }
+
+    /// Writes the example of `text` (and `target`, or class `y`), with id `prefix` + `number`.
+    mutating func write(_ text: UnsafeBufferPointer<UInt8>, target: UnsafeBufferPointer<UInt8>?, y: Int32?,
+                        prefix: String, number: Int) throws {
+        encoder.begin(.example)
+        encoder.meta("id", prefix: prefix, number: number)
+        add("x", text)
+        if let target { add("y", target) }
+        if let y { encoder.tensor("y", scalar: y) }
+        try writer.write(encoder)
+        written += 1
     }
 
-    /// Adds the ids as the 1-D int32 tensor `name`.
-    func add(_ name: String, to encoder: RecordEncoder) {
-        ids.withUnsafeBufferPointer { encoder.tensor(name, UnsafeBufferPointer(rebasing: $0[..<count])) }
+    /// The ids of `utf8`'s characters as the 1-D int32 tensor `name`.
+    private mutating func add(_ name: String, _ utf8: UnsafeBufferPointer<UInt8>) {
+        if ids.count < utf8.count { ids = [Int32](repeating: 0, count: max(utf8.count, 2 * ids.count)) }
+        let (table, encoder) = (self.table, self.encoder)
+        total += ids.withUnsafeMutableBufferPointer { p in
+            let n = table.ids(utf8: utf8, into: p.baseAddress!, unknown: &unknown)
+            encoder.tensor(name, UnsafeBufferPointer(rebasing: p[..<n]))
+            return n
+        }
     }
 }
