@@ -33,8 +33,10 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
         // What every backend implements (the Backend protocol), devices, errors.
         .target(name: "TensorCore", path: "Sources/Backends/Core"),
+        // OpenBLAS's wide kernels on a CPU newer than it: OPENBLAS_CORETYPE set, the program restarted.
+        .target(name: "BLASCore", dependencies: ["CBLAS"], path: "Sources/Backends/BLASCore"),
         // The CPU backend: OpenBLAS and the hand-written kernels.
-        .target(name: "TensorCPU", dependencies: ["TensorCore", "CBLAS", "CKernels"], path: "Sources/Backends/CPU"),
+        .target(name: "TensorCPU", dependencies: ["TensorCore", "CBLAS", "CKernels", "BLASCore"], path: "Sources/Backends/CPU"),
         // The CUDA backend: driver, NVRTC and cuBLAS opened at run time (dlopen), nothing linked.
         .target(name: "TensorCUDA", dependencies: ["TensorCore"], path: "Sources/Backends/CUDA"),
         // Seeded random numbers, the same on every machine (no BLAS: the data tools use it).

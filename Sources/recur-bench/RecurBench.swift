@@ -158,7 +158,7 @@ struct RecurBench: ParsableCommand {
             "samples_per_s_min": sps(ms.max()!), "samples_per_s_max": sps(ms.min()!),
             "ms_per_step_blocks": ms, "other_cpu_blocks": other, "clean_blocks": clean.count,
             "time": ISO8601DateFormatter().string(from: Date()), "tag": tag,
-            "blas": "OpenBLAS \(CPUBackend.blasCore) kernels, 1 thread per call; recur splits products itself",
+            "blas": "OpenBLAS \(CPUBackend.blasCore) kernels\(CPUBackend.blasCoreFallback.map { " (set by recur: this OpenBLAS chose \($0) on this CPU)" } ?? ""), 1 thread per call; recur splits products itself",
         ]
         if !clean.isEmpty {
             r["clean_ms_per_step"] = median(clean)

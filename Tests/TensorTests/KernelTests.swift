@@ -1,11 +1,23 @@
 import Testing
 import Dispatch
 import CKernels
+import BLASCore
+import Foundation
 import Tensor
 @testable import TensorCPU
 
 @Suite("CPU kernels")
 struct KernelTests {
+    /// OpenBLAS runs kernels as wide as the CPU's vector unit: where it chose narrower ones
+    /// by itself (a CPU newer than the library), the program was restarted with
+    /// OPENBLAS_CORETYPE set. A variable the user set is theirs, and not checked.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil || CPUBackend.blasCoreFallback != nil))
+    func blasKernelsAreAsWideAsTheCPU() {
+        let core = CPUBackend.blasCore
+        #expect(rk_blas_core_wanted(core) == nil, "OpenBLAS runs \(core) kernels on a CPU that takes wider ones")
+        #expect(rk_blas_core_wanted("Cooperlake") == nil && rk_blas_core_wanted("SkylakeX") == nil)
+    }
+
     /// The small-matrix kernel and OpenBLAS agree on every layout the layers use.
     @Test(arguments: [(1, 1, 1), (8, 16, 16), (8, 48, 16), (3, 7, 5), (30, 1024, 256), (64, 256, 64)])
     func gemmPathsAgree(m: Int, n: Int, k: Int) {

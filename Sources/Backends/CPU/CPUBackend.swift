@@ -1,6 +1,7 @@
 import CBLAS
 import TensorCore
 import CKernels
+import BLASCore
 import Dispatch
 import Synchronization
 #if canImport(Glibc)
@@ -41,6 +42,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     /// The CPU type whose kernels OpenBLAS chose (its own detection, or OPENBLAS_CORETYPE).
     public static var blasCore: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+
+    /// The kernels OpenBLAS chose by itself when recur overrode them: on a CPU newer than
+    /// the library it falls back to narrower ones (SSE3 "Prescott" on an AVX-512 CPU), and
+    /// recur restarts the program with OPENBLAS_CORETYPE set (see BLASCore); else nil.
+    public static var blasCoreFallback: String? { rk_blas_core_fallback().map { String(cString: $0) } }
 
     /// Whether the calling thread is outside recur's parallel regions (so work may be split).
     public var isOutsideParallelRegion: Bool { rk_parallel_depth() == 0 }
