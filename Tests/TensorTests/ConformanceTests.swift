@@ -84,6 +84,33 @@ struct ConformanceTests {
         }
     }
 
+    /// `prepareRight` from both sources, then `gemmPrepared` accumulating into C: shapes
+    /// narrower than a panel, a whole number of panels, a ragged last panel, and one
+    /// large enough to be split across threads.
+    @Test(arguments: [(1, 1, 1), (3, 5, 7), (16, 128, 64), (9, 200, 33), (16, 1024, 64)])
+    func gemmPrepared(_ shape: (Int, Int, Int)) {
+        let (m, n, k) = shape
+        for be in Self.backends {
+            for transposed in [true, false] {
+                let a = Self.random(m * k, seed: 11), b = Self.random(k * n, seed: 12), c0 = Self.random(m * n, seed: 13)
+                let buf = Buffers(be)
+                let pa = buf.put(a), pb = buf.put(b), pc = buf.put(c0), pp = buf.put([Float](repeating: .nan, count: k * n))
+                be.prepareRight(pb, k: k, n: n, transposed: transposed, into: pp)
+                be.gemmPrepared(m: m, n: n, k: k, a: pa, lda: k, prepared: pp, c: pc, ldc: n)
+                var ref = [Double](repeating: 0, count: m * n)
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var s = Double(c0[i * n + j])
+                        for p in 0..<k { s += Double(a[i * k + p]) * Double(transposed ? b[j * k + p] : b[p * n + j]) }
+                        ref[i * n + j] = s
+                    }
+                }
+                Self.close(buf.read(pc, m * n), ref, rtol: 1e-4, atol: 1e-5 * Double(k),
+                           "\(be.device) gemmPrepared \(m)×\(n)×\(k) from \(transposed ? "Wᵀ" : "B")")
+            }
+        }
+    }
+
     @Test(arguments: sizes)
     func elementwise(_ n: Int) {
         for be in Self.backends {

@@ -108,7 +108,7 @@ public final class KernelBackend: Backend, @unchecked Sendable {
         target.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                     beta: beta, c: c, ldc: ldc)
     }
-    public func prefersRowMajorRight(m: Int, n: Int, k: Int, uses: Int) -> Bool { false }
+    public func prefersPreparedRight(m: Int, n: Int, k: Int, uses: Int) -> Bool { false }
 
     // MARK: element-wise
     public func fill(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ value: Float) { if n > 0 { target.fill32(x, value.bitPattern, n) } }

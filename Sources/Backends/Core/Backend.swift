@@ -31,9 +31,16 @@ public protocol Backend: AnyObject, Sendable {
               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int)
 
     /// Whether `uses` products [m,k]·[k,n] sharing one right-hand side run faster
-    /// from a row-major [k, n] copy of it than from the transposed [n, k] original.
-    /// Recurrent layers then keep W_hhᵀ for their per-step products.
-    func prefersRowMajorRight(m: Int, n: Int, k: Int, uses: Int) -> Bool
+    /// from a copy laid out by `prepareRight` than from the weight as it is.
+    /// Recurrent layers then keep W_hh prepared for their per-step products.
+    func prefersPreparedRight(m: Int, n: Int, k: Int, uses: Int) -> Bool
+    /// Writes the right operand B [k, n] of later `gemmPrepared` calls, k·n floats in
+    /// the backend's own layout: from a weight W [n, k] (B = Wᵀ) when `transposed`,
+    /// else from B itself, row-major [k, n].
+    func prepareRight(_ b: UnsafePointer<Float>, k: Int, n: Int, transposed: Bool, into: UnsafeMutablePointer<Float>)
+    /// C[m,n] += A[m,k] · B[k,n], B as `prepareRight` wrote it (A row stride lda, C ldc).
+    func gemmPrepared(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                      prepared b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int)
 
     // MARK: element-wise
     /// x[0..<n] = value
@@ -116,4 +123,13 @@ extension Backend {
     public func parallelFor(_ n: Int, _ body: (Int) -> Void) { for i in 0..<n { body(i) } }
     /// The whole batch in one range.
     public func batchParts(_ rows: Int) -> [(Int, Int)] { [(0, rows)] }
+    /// Row-major [k, n]: B itself, or Wᵀ.
+    public func prepareRight(_ b: UnsafePointer<Float>, k: Int, n: Int, transposed: Bool, into: UnsafeMutablePointer<Float>) {
+        if transposed { transpose(b, batch: 1, rows: n, cols: k, into) } else { copy(b, into, k * n) }
+    }
+    /// One `gemm` on the row-major [k, n] layout of the default `prepareRight`.
+    public func gemmPrepared(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                             prepared b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        gemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: n, beta: 1, c: c, ldc: ldc)
+    }
 }

@@ -100,15 +100,14 @@ final class DirectionPass {
         be.gemm(transA: false, transB: true, m: T * B, n: GH, k: F, alpha: 1, a: xd.pointer, lda: F,
                 b: w.wIh.pointer, ldb: F, beta: 1, c: gx.pointer, ldc: GH)
 
-        // Small products read W_hhᵀ [H, G·H] row by row (kept for this pass);
-        // large ones hand W_hh [G·H, H] to BLAS as it is.
-        let whhT: Tensor? = be.prefersRowMajorRight(m: B, n: GH, k: H, uses: T) ? Tensor(uninitialized: [H, GH], on: be) : nil
-        if let whhT { be.transpose(w.wHh.pointer, batch: 1, rows: GH, cols: H, whhT.pointer) }
+        // Small products read W_hhᵀ [H, G·H] prepared by the backend (kept for this
+        // pass); large ones hand W_hh [G·H, H] to BLAS as it is.
+        let whhT: Tensor? = be.prefersPreparedRight(m: B, n: GH, k: H, uses: T) ? Tensor(uninitialized: [H, GH], on: be) : nil
+        if let whhT { be.prepareRight(w.wHh.pointer, k: H, n: GH, transposed: true, into: whhT.pointer) }
         /// g[nb, G·H] += h[nb, H] · W_hhᵀ
         func hiddenProduct(_ nb: Int, _ h: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>) {
             if let whhT {
-                be.gemm(transA: false, transB: false, m: nb, n: GH, k: H, alpha: 1, a: h, lda: H,
-                        b: whhT.pointer, ldb: GH, beta: 1, c: g, ldc: GH)
+                be.gemmPrepared(m: nb, n: GH, k: H, a: h, lda: H, prepared: whhT.pointer, c: g, ldc: GH)
             } else {
                 be.gemm(transA: false, transB: true, m: nb, n: GH, k: H, alpha: 1, a: h, lda: H,
                         b: w.wHh.pointer, ldb: H, beta: 1, c: g, ldc: GH)
@@ -190,6 +189,10 @@ final class DirectionPass {
         let dgx = Tensor(uninitialized: [T * B, GH], on: be)
         let dgh = kind == .gru ? Tensor(uninitialized: [T * B, GH], on: be) : dgx
 
+        // W_hh [G·H, H] prepared for the per-step products dh_{t−1} += dG_h · W_hh.
+        let whh: Tensor? = be.prefersPreparedRight(m: B, n: H, k: GH, uses: T) ? Tensor(uninitialized: [GH, H], on: be) : nil
+        if let whh { be.prepareRight(w.wHh.pointer, k: GH, n: H, transposed: false, into: whh.pointer) }
+
         let parts = Self.rowParts(B, be)
         lengths.withOptionalPointer { lenAll in
             parallel(parts.count, be) { part in
@@ -218,9 +221,13 @@ final class DirectionPass {
                                            dgx: dG, dgh: dgh.pointer + t * B * GH + r0 * GH, dhPrev: dhPrev)
                     }
                     // dh_{t−1}[nb, H] += dG_h[nb, G·H] · W_hh[G·H, H]
-                    be.gemm(transA: false, transB: false, m: nb, n: H, k: GH, alpha: 1,
-                            a: dgh.pointer + t * B * GH + r0 * GH, lda: GH, b: w.wHh.pointer, ldb: H,
-                            beta: 1, c: dhPrev, ldc: H)
+                    let dGh = dgh.pointer + t * B * GH + r0 * GH
+                    if let whh {
+                        be.gemmPrepared(m: nb, n: H, k: GH, a: dGh, lda: GH, prepared: whh.pointer, c: dhPrev, ldc: H)
+                    } else {
+                        be.gemm(transA: false, transB: false, m: nb, n: H, k: GH, alpha: 1, a: dGh, lda: GH,
+                                b: w.wHh.pointer, ldb: H, beta: 1, c: dhPrev, ldc: H)
+                    }
                     swap(&dh, &dhPrev)
                 }
             }
