@@ -48,6 +48,7 @@ static void rk_pool_run_tasks(rk_task_fn fn, void *ctx, int n) {
 
 static void *rk_pool_worker(void *arg) {
     int id = (int)(intptr_t)arg;
+    rk_flush_denormals();
     uint32_t seen = atomic_load(&rk_pool_generation);
     for (;;) {
         uint32_t g;

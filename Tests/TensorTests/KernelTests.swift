@@ -18,6 +18,20 @@ struct KernelTests {
         #expect(rk_blas_core_wanted("Cooperlake") == nil && rk_blas_core_wanted("SkylakeX") == nil)
     }
 
+    /// Subnormal floats are flushed to zero on the thread a test runs on (started after
+    /// main) and on the pool's workers, so a vanishing gradient costs no microcode assists.
+    @Test func denormalsAreFlushedOnEveryComputingThread() {
+        #expect(rk_denormals_flushed() == 1)
+        let x = Tensor([1e-37, 1, -3e-38], shape: [3])
+        CPUBackend.shared.scale(3, 0.01, x.pointer)
+        #expect(x.values == [0, 0.01, 0], "1e-37 · 0.01 kept as a subnormal")
+        let flags = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+        defer { flags.deallocate() }
+        flags.initialize(repeating: -1, count: 64)
+        rk_pool_run(64, 2, { ctx, i in usleep(50); ctx!.assumingMemoryBound(to: Int32.self)[Int(i)] = rk_denormals_flushed() }, flags)
+        #expect((0..<64).allSatisfy { flags[$0] == 1 })
+    }
+
     /// The small-matrix kernel and OpenBLAS agree on every layout the layers use.
     @Test(arguments: [(1, 1, 1), (8, 16, 16), (8, 48, 16), (3, 7, 5), (30, 1024, 256), (64, 256, 64)])
     func gemmPathsAgree(m: Int, n: Int, k: Int) {

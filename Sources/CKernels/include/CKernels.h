@@ -108,6 +108,13 @@ double rk_sum_squares(size_t n, const float *x);
 
 // ---- threading --------------------------------------------------------------
 
+/// Sets flush-to-zero and denormals-are-zero for float arithmetic on the calling
+/// thread (MXCSR on x86-64, FPCR.FZ on ARM64). Done for the main thread before
+/// `main` and for every pool worker; see denormals.c for why.
+void rk_flush_denormals(void);
+/// 1 when the calling thread flushes subnormal floats to zero.
+int rk_denormals_flushed(void);
+
 /// Per-thread nesting depth of recur's parallel regions: kernels split work
 /// across threads only at depth 0, so nested parallelism never oversubscribes.
 int rk_parallel_depth(void);
