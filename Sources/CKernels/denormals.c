@@ -4,8 +4,8 @@
 // A gradient carried back through a few hundred steps of an LSTM shrinks through
 // the subnormal range on its way to zero, and on Intel cores each operation that
 // meets a subnormal takes a microcode assist of about a hundred cycles: training
-// imdb-bilstm-200 (loss on the last state of 200 steps) ran at 3.4 samples/s on
-// a Sapphire Rapids Xeon against 115 on an AMD EPYC, whose cores handle them at
+// imdb-bilstm-200 (loss on the last state of 200 steps) ran at 3.2 samples/s on
+// a Sapphire Rapids-class Xeon, 38.6 with them flushed. AMD's cores take them at
 // full speed. TensorFlow flushes them the same way on its compute threads;
 // nothing a model computes is carried by values under 1.2e-38.
 #include "CKernels.h"

@@ -361,6 +361,34 @@ RK_CLONES void rk_log_softmax_rows(int N, int C, const float *logits, float *out
     }
 }
 
+// acc[cols] += Σ_r x[r, cols]   (x: [rows, cols], row stride ldx). Blocks of 64
+// columns stay in four vector registers over all the rows; every column still
+// adds its rows in order, so the sum is the same to the bit as a plain loop.
+RK_CLONES void rk_sum_rows(int rows, int cols, const float *restrict x, int ldx, float *restrict acc) {
+    int j = 0;
+    for (; j + 64 <= cols; j += 64) {
+        rk_v16 s0 = *(const rk_v16 *)(acc + j), s1 = *(const rk_v16 *)(acc + j + 16);
+        rk_v16 s2 = *(const rk_v16 *)(acc + j + 32), s3 = *(const rk_v16 *)(acc + j + 48);
+        for (int r = 0; r < rows; r++) {
+            const float *row = x + (size_t)r * ldx + j;
+            s0 += *(const rk_v16 *)row; s1 += *(const rk_v16 *)(row + 16);
+            s2 += *(const rk_v16 *)(row + 32); s3 += *(const rk_v16 *)(row + 48);
+        }
+        *(rk_v16 *)(acc + j) = s0; *(rk_v16 *)(acc + j + 16) = s1;
+        *(rk_v16 *)(acc + j + 32) = s2; *(rk_v16 *)(acc + j + 48) = s3;
+    }
+    for (; j + 16 <= cols; j += 16) {
+        rk_v16 s = *(const rk_v16 *)(acc + j);
+        for (int r = 0; r < rows; r++) s += *(const rk_v16 *)(x + (size_t)r * ldx + j);
+        *(rk_v16 *)(acc + j) = s;
+    }
+    for (; j < cols; j++) {
+        float s = acc[j];
+        for (int r = 0; r < rows; r++) s += x[(size_t)r * ldx + j];
+        acc[j] = s;
+    }
+}
+
 RK_CLONES void rk_transpose(int rows, int cols, const float *restrict x, float *restrict y) {
     // 16×16 tiles: reads and writes both stay within a few cache lines
     for (int r0 = 0; r0 < rows; r0 += 16)

@@ -273,10 +273,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
     public func sumRows(_ x: UnsafePointer<Float>, rows: Int, cols: Int, into acc: UnsafeMutablePointer<Float>) {
         parallelRanges(cols, minChunk: rows * cols >= 1 << 16 ? 64 : cols) { cs in
-            for r in 0..<rows {
-                let row = x + r * cols
-                for j in cs { acc[j] += row[j] }
-            }
+            rk_sum_rows(Int32(rows), Int32(cs.count), x + cs.lowerBound, Int32(cols), acc + cs.lowerBound)
         }
     }
     public func gatherBlocks(_ x: UnsafePointer<Float>, width: Int, src: [Int32], _ out: UnsafeMutablePointer<Float>) {

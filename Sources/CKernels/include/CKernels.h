@@ -36,6 +36,8 @@ void rk_gemm_nt_acc(int M, int N, int K, const float *A, int lda,
 
 /// y[cols, rows] = x[rows, cols]ᵀ
 void rk_transpose(int rows, int cols, const float *x, float *y);
+/// acc[cols] += Σ_r x[r, cols]   (x: [rows, cols], row stride ldx), rows added in order.
+void rk_sum_rows(int rows, int cols, const float *x, int ldx, float *acc);
 
 // ---- element-wise maths -----------------------------------------------------
 
