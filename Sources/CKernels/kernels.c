@@ -114,16 +114,57 @@ RK_CLONES void rk_gemm_nn_acc(int M, int N, int K, const float *A, int lda,
         }
       }
     }
+    // remaining columns, 16 at a time: tiles of 4 rows × 16 columns, K innermost
+    for (; n0 + 16 <= N; n0 += 16) {
+        int m0 = 0;
+        for (; m0 + 4 <= M; m0 += 4) {
+            float *c = C + (size_t)m0 * ldc + n0;
+            const float *a = A + (size_t)m0 * lda;
+            rk_v16 c0 = *(const rk_v16 *)c, c1 = *(const rk_v16 *)(c + ldc);
+            rk_v16 c2 = *(const rk_v16 *)(c + 2 * (size_t)ldc), c3 = *(const rk_v16 *)(c + 3 * (size_t)ldc);
+            for (int k = 0; k < K; k++) {
+                rk_v16 b = *(const rk_v16 *)(B + (size_t)k * ldb + n0);
+                c0 += a[k] * b; c1 += a[lda + k] * b;
+                c2 += a[2 * (size_t)lda + k] * b; c3 += a[3 * (size_t)lda + k] * b;
+            }
+            *(rk_v16 *)c = c0; *(rk_v16 *)(c + ldc) = c1;
+            *(rk_v16 *)(c + 2 * (size_t)ldc) = c2; *(rk_v16 *)(c + 3 * (size_t)ldc) = c3;
+        }
+        for (; m0 < M; m0++) {
+            float *c = C + (size_t)m0 * ldc + n0;
+            const float *a = A + (size_t)m0 * lda;
+            rk_v16 c0 = *(const rk_v16 *)c;
+            for (int k = 0; k < K; k++) c0 += a[k] * *(const rk_v16 *)(B + (size_t)k * ldb + n0);
+            *(rk_v16 *)c = c0;
+        }
+    }
     if (n0 == N) return;
-    // remaining columns: row-wise axpy of B's rows
+    // The last < 16 columns: 64 rows of B's columns at a time copied into a zero-padded
+    // [64, 16] block, and C's into padded vectors, so they take the vector path too
+    // (a scalar loop there cost as much as the rest of a 300-column product).
     const int rest = N - n0;
-    for (int m = 0; m < M; m++) {
-        const float *a = A + (size_t)m * lda;
-        float *c = C + (size_t)m * ldc + n0;
-        for (int k = 0; k < K; k++) {
-            const float ak = a[k];
-            const float *b = B + (size_t)k * ldb + n0;
-            for (int n = 0; n < rest; n++) c[n] += ak * b[n];
+    float bpad[64 * 16] __attribute__((aligned(64)));
+    for (int k0 = 0; k0 < K; k0 += 64) {
+        const int kc = K - k0 < 64 ? K - k0 : 64;
+        for (int k = 0; k < kc; k++) {
+            memcpy(bpad + k * 16, B + (size_t)(k0 + k) * ldb + n0, (size_t)rest * sizeof(float));
+            memset(bpad + k * 16 + rest, 0, (size_t)(16 - rest) * sizeof(float));
+        }
+        int m0 = 0;
+        for (; m0 < M; m0 += 4) {
+            const int rows = M - m0 < 4 ? M - m0 : 4;
+            float cpad[4][16] __attribute__((aligned(64))) = {{0}};
+            for (int i = 0; i < rows; i++) memcpy(cpad[i], C + (size_t)(m0 + i) * ldc + n0, (size_t)rest * sizeof(float));
+            rk_v16 c0 = *(const rk_v16 *)cpad[0], c1 = *(const rk_v16 *)cpad[1];
+            rk_v16 c2 = *(const rk_v16 *)cpad[2], c3 = *(const rk_v16 *)cpad[3];
+            const float *a = A + (size_t)m0 * lda + k0;
+            const size_t l1 = rows > 1 ? (size_t)lda : 0, l2 = rows > 2 ? 2 * (size_t)lda : 0, l3 = rows > 3 ? 3 * (size_t)lda : 0;
+            for (int k = 0; k < kc; k++) {
+                rk_v16 b = *(const rk_v16 *)(bpad + k * 16);
+                c0 += a[k] * b; c1 += a[l1 + k] * b; c2 += a[l2 + k] * b; c3 += a[l3 + k] * b;
+            }
+            *(rk_v16 *)cpad[0] = c0; *(rk_v16 *)cpad[1] = c1; *(rk_v16 *)cpad[2] = c2; *(rk_v16 *)cpad[3] = c3;
+            for (int i = 0; i < rows; i++) memcpy(C + (size_t)(m0 + i) * ldc + n0, cpad[i], (size_t)rest * sizeof(float));
         }
     }
 }
