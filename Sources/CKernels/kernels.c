@@ -71,8 +71,8 @@ typedef float rk_v16 __attribute__((vector_size(64), aligned(4)));
 // (16 vector accumulators) stream B's rows once per row tile. B is read in
 // place (row-major), so a weight matrix prepared once serves every step. K is
 // taken 64 rows of B at a time, so the 64 × 64 panel (16 KB) stays in L1 for
-// every row tile after the first instead of coming from L2 for each (K = 512:
-// 8 × 1536 × 512 at 45 → 63 GFLOP/s a core on a Xeon). Each C element still adds
+// every row tile after the first instead of coming from L2 for each (M × N × K =
+// 16 × 2048 × 512: 35 → 51 GFLOP/s a core on a Xeon). Each C element still adds
 // its products in order of k, so the result is the same to the bit.
 #define RK_NN_KC 64
 RK_CLONES void rk_gemm_nn_acc(int M, int N, int K, const float *A, int lda,
