@@ -36,6 +36,9 @@ public final class SequenceModel: Module {
     public let fc: Linear
     /// Carried state of a stateful model (detached between batches).
     public var state: (h: Tensor, c: Tensor?)?
+    /// The embedding folded into the first recurrent layer's input projection, when
+    /// `prepareForInference()` made it.
+    private var inputTable: InputTable?
 
     public init(_ spec: ModelSpec, seed: UInt64) {
         self.spec = spec
@@ -93,9 +96,40 @@ public final class SequenceModel: Module {
 
     /// Moves the parameters and the carried state to `backend` (the model's device).
     public func move(to backend: any Backend) {
+        inputTable = nil
         for p in parameters { p.move(to: backend) }
         state?.h.move(to: backend)
         state?.c?.move(to: backend)
+    }
+
+    /// Readies a model of ids for inference: its embedding is folded into the first
+    /// recurrent layer's input projection (`RecurrentLayer.inputTable`), so that each
+    /// (step, sequence) gathers a row instead of multiplying by W_ih. Worth it when the
+    /// table (V × G·H floats a direction) is at most 256 MiB, and only when every entry is
+    /// finite (parameters so large that a product overflows keep the unfolded path, whose
+    /// results `fit` checked); otherwise nothing is made. The table is a snapshot: call this
+    /// after loading (and moving) the parameters, and again if they change; `forward`
+    /// reads it only while no gradient is recorded.
+    public func prepareForInference() throws {
+        inputTable = nil
+        guard let embedding, let first = layers.first else { return }
+        let floats = embedding.count * first.kind.gates * first.hiddenSize * first.directions
+        guard floats <= 64 << 20 else { return }
+        let table = try first.inputTable(embedding.weight)
+        guard table.isFinite else { return }
+        inputTable = table
+    }
+
+    /// The first recurrent layer (all of them unless `spec.separateLayers`) on ids [B, T]:
+    /// through the input table when `prepareForInference()` made one and no gradient is
+    /// recorded, else through the embedding. h0, c0 [layers·D, B, H] or nil.
+    public func recurrent(ids: [Int32], batch B: Int, steps T: Int, lengths: [Int]? = nil, h0: Tensor? = nil,
+                          c0: Tensor? = nil) throws -> (output: Tensor, hN: Tensor, cN: Tensor?) {
+        guard let embedding else { throw TensorError.invalidArgument("model \(spec.name) takes float features, not token ids") }
+        if let inputTable, !Autograd.isRecording {
+            return try layers[0].forward(ids: ids, shape: [B, T], table: inputTable, lengths: lengths, h0: h0, c0: c0)
+        }
+        return try layers[0].forward(try embedding(ids, shape: [B, T]), lengths: lengths, h0: h0, c0: c0)
     }
 
     /// Forward pass → logits: classify [B, outputs]; tag/lm/regress [B, T, outputs].
@@ -103,21 +137,23 @@ public final class SequenceModel: Module {
     public func forward(_ batch: Batch) throws -> Tensor {
         let (B, T) = (batch.batchSize, batch.steps)
         let device = backend
-        var x: Tensor
-        if let embedding {
-            guard let ids = batch.ids else { throw TensorError.invalidArgument("model \(spec.name) takes token ids, the batch holds floats") }
-            x = try embedding(ids, shape: [B, T])
-        } else {
+        let lengths = batch.isFull ? nil : batch.lengths
+        /// the first recurrent layer on the batch's input
+        func firstLayer(h0: Tensor? = nil, c0: Tensor? = nil) throws -> (output: Tensor, hN: Tensor, cN: Tensor?) {
+            if embedding != nil {
+                guard let ids = batch.ids else { throw TensorError.invalidArgument("model \(spec.name) takes token ids, the batch holds floats") }
+                return try recurrent(ids: ids, batch: B, steps: T, lengths: lengths, h0: h0, c0: c0)
+            }
             guard let f = batch.floats else { throw TensorError.invalidArgument("model \(spec.name) takes float features, the batch holds ids") }
             guard f.shape.last == spec.features else {
                 throw TensorError.shapeMismatch("model \(spec.name) takes \(spec.features) features per step, the batch has \(f.shape.last ?? 0)")
             }
-            x = f.on(device)
+            return try layers[0].forward(f.on(device), lengths: lengths, h0: h0, c0: c0)
         }
-        let lengths = batch.isFull ? nil : batch.lengths
         if spec.separateLayers {
-            for l in layers {
-                x = try l.forward(x, lengths: lengths).output
+            var x = try firstLayer().output
+            for (i, l) in layers.enumerated() {
+                if i > 0 { x = try l.forward(x, lengths: lengths).output }
                 if let pool = spec.pool {
                     guard x.shape[1] >= pool[0] else {
                         throw TensorError.shapeMismatch("model \(spec.name): \(T) steps are too short for its pooling (another --length?)")
@@ -136,9 +172,8 @@ public final class SequenceModel: Module {
             case .mean: return fc(x.meanOverSteps(lengths: spec.pool == nil ? lengths : nil))
             }
         }
-        let rnn = layers[0]
         let carried = spec.stateful && state?.h.shape[1] == B ? state : nil
-        let (out, hN, cN) = try rnn.forward(x, lengths: lengths, h0: carried?.h, c0: carried?.c)
+        let (out, hN, cN) = try firstLayer(h0: carried?.h, c0: carried?.c)
         if spec.stateful { state = (hN.detached(), cN?.detached()) }
         switch spec.head {
         case .step: return fc(out)

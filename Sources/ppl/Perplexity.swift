@@ -54,6 +54,7 @@ struct Perplexity: ParsableCommand {
         let ckpt = try Checkpoint.load(checkpoint)
         let net = ckpt.model, spec = net.spec
         net.move(to: backend)
+        try net.prepareForInference()
         guard spec.head == .step, spec.loss == .crossEntropy else {
             throw ToolError("\(checkpoint): not a language model (model \(spec.name), task \(spec.task))")
         }

@@ -61,6 +61,7 @@ struct Predict: ParsableCommand {
         let ckpt = try Checkpoint.load(checkpoint)
         let net = ckpt.model, spec = net.spec
         net.move(to: backend)
+        try net.prepareForInference()
         net.training = false
         if forecast != nil && spec.loss != .mse { throw ValidationError("--forecast is for regressors") }
         let reader = try StreamReader(try openInputs(inputs))

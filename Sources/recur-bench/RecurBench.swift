@@ -94,6 +94,7 @@ struct RecurBench: ParsableCommand {
         let n = steps ?? max(1, Int((Double(w.steps[ph]!) * scale).rounded()))
         let warm = warmup ?? max(2, n / 4)
         w.setTraining(ph == "train")
+        if ph == "infer" { try w.prepareInference() }
         var lastLoss: Float = .nan
         let step: (Int) throws -> Void = ph == "train" ? { lastLoss = try w.trainStep($0) } : { try w.inferStep($0) }
         for i in 0..<warm { try step(i) }

@@ -18,9 +18,14 @@ protocol Workload: AnyObject {
     func trainStep(_ i: Int) throws -> Float
     /// Forward pass only, no tape, dropout off.
     func inferStep(_ i: Int) throws
+    /// Untimed, before the inference steps, as a tool does once after loading a model
+    /// (`SequenceModel.prepareForInference`): the embedding folded into the first
+    /// recurrent layer's input projection; made again after training steps.
+    func prepareInference() throws
 }
 
 extension Workload {
+    func prepareInference() throws {}
     var parameterCount: Int { modules.reduce(0) { $0 + $1.parameterCount } }
     var parameters: [Tensor] { modules.flatMap { $0.parameters } }
     /// One training step: zero_grad, `loss()`, backward, optional clip, Adam.
@@ -176,9 +181,16 @@ final class NamesBiGRU: Workload {
             y.append(randomIds(256, below: 18, &rng))
         }
     }
+    var table: InputTable?
+    func prepareInference() throws { table = try gru.inputTable(emb.weight) }
     func forward(_ k: Int) throws -> Tensor {
-        let e = try emb(x[k], shape: [T[k], 256])
-        let h = try gru.forward(e, lengths: lengths[k], h0: Tensor(zeros: [4, 256, 100])).hN
+        let h0 = Tensor(zeros: [4, 256, 100])
+        let h: Tensor
+        if let table, !Autograd.isRecording {
+            h = try gru.forward(ids: x[k], shape: [T[k], 256], table: table, lengths: lengths[k], h0: h0).hN
+        } else {
+            h = try gru.forward(try emb(x[k], shape: [T[k], 256]), lengths: lengths[k], h0: h0).hN
+        }
         return fc(Tensor.concat([h.select(axis: 0, index: 3), h.select(axis: 0, index: 2)], axis: 1))
     }
     func trainStep(_ i: Int) throws -> Float { try step { try crossEntropy(try forward(i % pool), y[i % pool]) } }
@@ -210,8 +222,15 @@ final class CharLSTM: Workload {
             y.append(randomIds(32 * 35, below: Self.vocab, &rng))
         }
     }
+    var table: InputTable?
+    func prepareInference() throws { table = try lstm.inputTable(emb.weight) }
+    /// The LSTM on ids: through the input table when inferring with one.
+    func recurrent(_ ids: [Int32], shape: [Int], h0: Tensor? = nil, c0: Tensor? = nil) throws -> (output: Tensor, hN: Tensor, cN: Tensor?) {
+        if let table, !Autograd.isRecording { return try lstm.forward(ids: ids, shape: shape, table: table, h0: h0, c0: c0) }
+        return try lstm.forward(try emb(ids, shape: shape), h0: h0, c0: c0)
+    }
     func forward(_ ids: [Int32], shape: [Int]) throws -> Tensor {
-        fc(try lstm.forward(try emb(ids, shape: shape)).output)
+        fc(try recurrent(ids, shape: shape).output)
     }
     func trainStep(_ i: Int) throws -> Float {
         try step(clip: 5) {
@@ -225,14 +244,15 @@ final class CharLSTM: Workload {
     func generate(_ count: Int, prompt: [Int32]) throws -> [Int32] {
         try noGrad {
             lstm.training = false
-            var (out, h, c) = try lstm.forward(try emb(prompt, shape: [1, prompt.count]))
+            try prepareInference()
+            var (out, h, c) = try recurrent(prompt, shape: [1, prompt.count])
             var logits = fc(out.select(axis: 1, index: -1)).values
             var text = [Int32]()
             text.reserveCapacity(count)
             for _ in 0..<count {
                 let next = Int32(logits.indices.max { logits[$0] < logits[$1] }!)
                 text.append(next)
-                (out, h, c) = try lstm.forward(try emb([next], shape: [1, 1]), h0: h, c0: c)
+                (out, h, c) = try recurrent([next], shape: [1, 1], h0: h, c0: c)
                 logits = fc(out.reshaped([1, 256])).values
             }
             return text
@@ -267,8 +287,15 @@ final class IMDBBiLSTM: Workload {
             y.append(Tensor(randomIds(30, below: 2, &rng).map(Float.init), shape: [30]))
         }
     }
+    var table: InputTable?
+    func prepareInference() throws { table = try lstm.inputTable(emb.weight) }
     func forward(_ ids: [Int32]) throws -> Tensor {
-        let h = try lstm.forward(try emb(ids, shape: [T, 30])).hN
+        let h: Tensor
+        if let table, !Autograd.isRecording {
+            h = try lstm.forward(ids: ids, shape: [T, 30], table: table).hN
+        } else {
+            h = try lstm.forward(try emb(ids, shape: [T, 30])).hN
+        }
         return fc(Tensor.concat([h.select(axis: 0, index: 2), h.select(axis: 0, index: 3)], axis: 1)).reshaped([30])
     }
     func trainStep(_ i: Int) throws -> Float { try step { try bceWithLogits(try forward(x[i % pool]), y[i % pool]) } }

@@ -47,6 +47,7 @@ struct Sample: ParsableCommand {
         let ckpt = try Checkpoint.load(checkpoint)
         let net = ckpt.model, spec = net.spec
         net.move(to: backend)
+        try net.prepareForInference()
         guard spec.head == .step, spec.input == .ids, let vocab = StreamMeta(ckpt.dataMeta).vocab else {
             throw ToolError("\(checkpoint): not a language model (model \(spec.name), task \(spec.task))")
         }
@@ -67,9 +68,7 @@ struct Sample: ParsableCommand {
             var carried: (h: Tensor, c: Tensor?)? = nil
             var last: [Float]
             func step(_ tokens: [Int32]) throws -> [Float] {
-                guard let emb = net.embedding else { return [] }
-                let x = try emb(tokens, shape: [1, tokens.count])
-                let (o, h, c) = try net.layers[0].forward(x, h0: carried?.h, c0: carried?.c)
+                let (o, h, c) = try net.recurrent(ids: tokens, batch: 1, steps: tokens.count, h0: carried?.h, c0: carried?.c)
                 carried = (h, c)
                 return net.fc(o.select(axis: 1, index: -1)).values
             }

@@ -39,7 +39,7 @@ public class RecurrentCell: Module {
         }
         let seq = x.reshaped([1, B, inputSize])
         let out = Tensor(zeros: [B, H], on: be)
-        let pass = DirectionPass(kind: kind, weights: weights, x: seq, lengths: nil, reverse: false,
+        let pass = DirectionPass(kind: kind, weights: weights, x: .features(seq), lengths: nil, reverse: false,
                                  h0: h, c0: c, directions: 1, direction: 0, output: out.pointer)
         let cOut: Tensor? = kind == .lstm ? Tensor(uninitialized: [B, H], on: be) : nil
         if let cOut, let last = pass.lastCell { be.copy(last, cOut.pointer, B * H) }

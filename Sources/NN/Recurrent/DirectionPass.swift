@@ -16,6 +16,10 @@ import Tensor
 ///
 /// Rows of y are written to `yRow[i]` of an output viewed as [rows, H], which
 /// lets a bidirectional layer interleave its two directions without a copy.
+///
+/// A first layer fed by an embedding can instead read its input projections from a
+/// table of every id's (`PassInput.ids`): a row gather per (step, row) in place of
+/// the [T·B, E] × [E, G·H] product. Such a pass keeps no input and has no backward.
 final class DirectionPass {
     let kind: CellKind
     let w: DirectionWeights
@@ -31,7 +35,7 @@ final class DirectionPass {
     let be: any Backend
 
     // saved for backward
-    let xd: Tensor          // [T·B, F], x in the direction's time order
+    let xd: Tensor?         // [T·B, F], x in the direction's time order (nil: read from a table)
     let hs: Tensor          // [(T+1)·B, H], h_0 … h_T
     let cs: Tensor?         // [(T+1)·B, H], LSTM cells
     let acts: Tensor?       // [T·B, G·H] gate activations (GRU, LSTM)
@@ -40,14 +44,16 @@ final class DirectionPass {
     /// Runs the forward pass. `h0`, `c0`: [B, H] or nil for zeros.
     /// `outputRows`: rows of the output view (≥ T·B), `outputDirections` and
     /// `direction` give the interleaving: y row (t·B + b)·D + d.
-    init(kind: CellKind, weights: DirectionWeights, x: Tensor, lengths: [Int32]?, reverse: Bool,
+    init(kind: CellKind, weights: DirectionWeights, x input: PassInput, lengths: [Int32]?, reverse: Bool,
          h0: Tensor?, c0: Tensor?, directions: Int, direction: Int, output: UnsafeMutablePointer<Float>) {
         self.kind = kind
         w = weights
-        (T, B, F) = (x.shape[0], x.shape[1], x.shape[2])
+        switch input {
+        case .features(let x): (T, B, F, be) = (x.shape[0], x.shape[1], x.shape[2], x.backend)
+        case .ids(_, let steps, let batch, let table): (T, B, F, be) = (steps, batch, 0, table.backend)
+        }
         H = weights.wHh.shape[1]
         self.lengths = lengths
-        be = x.backend
         let (T, B, F, H, G) = (self.T, self.B, self.F, self.H, kind.gates)
         let GH = G * H
 
@@ -82,23 +88,23 @@ final class DirectionPass {
         }
 
         // Input projection for every step: gx[T·B, G·H] = xd · W_ihᵀ + biases.
-        if let xRow {
-            xd = Tensor(uninitialized: [T * B, F], on: be)
-            be.gatherBlocks(x.pointer, width: F, src: xRow, xd.pointer)
-        } else {
-            xd = x
-        }
         let gx = Tensor(uninitialized: [T * B, GH], on: be)
-        if w.bIh == nil { be.fill(gx.pointer, T * B * GH, 0) }
-        if let bIh = w.bIh {
-            let bias = Tensor(uninitialized: [GH], on: be)
-            bias.assign(bIh)
-            // RNN and LSTM fold b_hh in here; GRU keeps it apart (it sits inside r ⊙ (…)).
-            if kind != .gru, let bHh = w.bHh { be.axpy(GH, 1, bHh.pointer, bias.pointer) }
-            be.broadcastRows(bias.pointer, rows: T * B, cols: GH, gx.pointer)
+        switch input {
+        case .features(let x):
+            let xd: Tensor
+            if let xRow {
+                xd = Tensor(uninitialized: [T * B, F], on: be)
+                be.gatherBlocks(x.pointer, width: F, src: xRow, xd.pointer)
+            } else {
+                xd = x
+            }
+            Self.project(kind, w, xd.pointer, rows: T * B, into: gx.pointer, be)
+            self.xd = xd
+        case .ids(let ids, _, _, let table):
+            // gx row i = table[id of the input row that row i reads]
+            be.gatherBlocks(table.pointer, width: GH, src: xRow.map { $0.map { ids[Int($0)] } } ?? ids, gx.pointer)
+            xd = nil
         }
-        be.gemm(transA: false, transB: true, m: T * B, n: GH, k: F, alpha: 1, a: xd.pointer, lda: F,
-                b: w.wIh.pointer, ldb: F, beta: 1, c: gx.pointer, ldc: GH)
 
         // Small products read W_hhᵀ [H, G·H] prepared by the backend (kept for this
         // pass); large ones hand W_hh [G·H, H] to BLAS as it is.
@@ -162,6 +168,23 @@ final class DirectionPass {
         be.scatterAddBlocks(hs.pointer + B * H, width: H, src: yRow, output)
     }
 
+    /// gx[rows, G·H] = x[rows, F] · W_ihᵀ + b_ih (+ b_hh for RNN and LSTM; GRU keeps it
+    /// apart, inside r ⊙ (…)).
+    static func project(_ kind: CellKind, _ w: DirectionWeights, _ x: UnsafePointer<Float>, rows: Int,
+                        into gx: UnsafeMutablePointer<Float>, _ be: any Backend) {
+        let (GH, F) = (w.wIh.shape[0], w.wIh.shape[1])
+        if let bIh = w.bIh {
+            let bias = Tensor(uninitialized: [GH], on: be)
+            bias.assign(bIh)
+            if kind != .gru, let bHh = w.bHh { be.axpy(GH, 1, bHh.pointer, bias.pointer) }
+            be.broadcastRows(bias.pointer, rows: rows, cols: GH, gx)
+        } else {
+            be.fill(gx, rows * GH, 0)
+        }
+        be.gemm(transA: false, transB: true, m: rows, n: GH, k: F, alpha: 1, a: x, lda: F,
+                b: w.wIh.pointer, ldb: F, beta: 1, c: gx, ldc: GH)
+    }
+
     /// Row ranges of the batch to run on separate threads (the backend's policy).
     static func rowParts(_ B: Int, _ be: any Backend) -> [(Int, Int)] { be.batchParts(B) }
 
@@ -175,6 +198,7 @@ final class DirectionPass {
     /// returns dX [T·B, F] in input order plus dh0, dc0 [B, H].
     func backward(dY: UnsafePointer<Float>?, dhN: UnsafePointer<Float>?, dcN: UnsafePointer<Float>?)
         -> (dx: Tensor, dh0: Tensor, dc0: Tensor?) {
+        guard let xd else { preconditionFailure("a pass over an input table has no backward") }
         let (T, B, F, H, G) = (self.T, self.B, self.F, self.H, kind.gates)
         let GH = G * H
         let dyd: Tensor? = dY.map { dY in
@@ -256,6 +280,15 @@ final class DirectionPass {
         }
         return (dx, dh, dc)
     }
+}
+
+/// What a direction pass reads.
+enum PassInput {
+    /// x [T, B, F]
+    case features(Tensor)
+    /// ids [T·B] time-major (row t·B + b), and the input projection of every id,
+    /// table [V, G·H] (`DirectionPass.project` of the embedding's rows)
+    case ids([Int32], steps: Int, batch: Int, table: Tensor)
 }
 
 extension Optional where Wrapped == [Int32] {

@@ -76,8 +76,60 @@ public class RecurrentLayer: Module {
         }
         if let w = parameters.first { x.requireDevice(of: w, in: kind.rawValue) }
         for s in [h0, c0].compactMap({ $0 }) { x.requireDevice(of: s, in: "\(kind.rawValue) initial state") }
-        var seq = batchFirst ? x.swappingFirstAxes() : x
-        let (T, B, H, D) = (seq.shape[0], seq.shape[1], hiddenSize, directions)
+        let seq = batchFirst ? x.swappingFirstAxes() : x
+        return try run(.features(seq), T: seq.shape[0], B: seq.shape[1], lengths: lengths, h0: h0, c0: c0)
+    }
+
+    /// The input projections of the first layer for every id of an embedding, per
+    /// direction: row v is `weight[v] · W_ihᵀ + b_ih` (+ `b_hh` for RNN and LSTM), what the
+    /// layer computes for an input row equal to `weight[v]`. With it, `forward(ids:…)`
+    /// gathers a row per (step, sequence) instead of multiplying the embedded input by
+    /// W_ih: a third of an LSTM language model's inference arithmetic. It is a snapshot of
+    /// the parameters (make it again after they change) and holds V × G·H floats a direction.
+    /// - Parameter embedding: [V, inputSize], on the layer's device
+    public func inputTable(_ embedding: Tensor) throws -> InputTable {
+        guard embedding.shape.count == 2, embedding.shape[1] == inputSize else {
+            throw TensorError.shapeMismatch("\(kind.rawValue): an embedding \(embedding.shape) does not end in \(inputSize) features")
+        }
+        if let w = parameters.first { embedding.requireDevice(of: w, in: "\(kind.rawValue) input table") }
+        let (V, be, kind) = (embedding.shape[0], embedding.backend, self.kind)
+        return InputTable(vocabulary: V, tables: weights[0].map { w in
+            let table = Tensor(uninitialized: [V, w.wIh.shape[0]], on: be)
+            noGrad { DirectionPass.project(kind, w, embedding.pointer, rows: V, into: table.pointer, be) }
+            return table
+        })
+    }
+
+    /// Runs the layer on ids through `table` (`inputTable`), with the result of
+    /// `forward(embedding(ids))` (to rounding) and no embedded input. For inference: it
+    /// builds no tape, and refuses to run while Autograd records.
+    /// - Parameters:
+    ///   - ids: [B, T] when `batchFirst`, else [T, B], each in 0..<`table.vocabulary`
+    ///   - the rest: as `forward(_:lengths:h0:c0:)`
+    public func forward(ids: [Int32], shape: [Int], table: InputTable, lengths: [Int]? = nil,
+                        h0: Tensor? = nil, c0: Tensor? = nil) throws -> (output: Tensor, hN: Tensor, cN: Tensor?) {
+        guard !Autograd.isRecording else {
+            throw TensorError.invalidArgument("\(kind.rawValue): an input table is for inference (noGrad); train through the embedding")
+        }
+        guard shape.count == 2, ids.count == shape[0] * shape[1], table.tables.count == directions,
+              table.tables[0].shape[1] == kind.gates * hiddenSize else {
+            throw TensorError.shapeMismatch("\(kind.rawValue): \(ids.count) ids of shape \(shape) with an input table of \(table.tables.map(\.shape))")
+        }
+        if let bad = ids.firstIndex(where: { $0 < 0 || Int($0) >= table.vocabulary }) {
+            throw TensorError.invalidArgument("embedding: id \(ids[bad]) at position \(bad) is outside 0..<\(table.vocabulary)")
+        }
+        for s in [h0, c0].compactMap({ $0 }) { table.tables[0].requireDevice(of: s, in: "\(kind.rawValue) initial state") }
+        let (T, B) = batchFirst ? (shape[1], shape[0]) : (shape[0], shape[1])
+        var timeMajor = ids
+        if batchFirst { for b in 0..<B { for t in 0..<T { timeMajor[t * B + b] = ids[b * T + t] } } }
+        return try run(.ids(timeMajor, steps: T, batch: B, table: table.tables[0]), T: T, B: B, lengths: lengths, h0: h0, c0: c0,
+                       tables: table.tables)
+    }
+
+    /// The layers over a time-major first input of T steps and B sequences.
+    private func run(_ first: PassInput, T: Int, B: Int, lengths: [Int]?, h0: Tensor?, c0: Tensor?,
+                     tables: [Tensor] = []) throws -> (output: Tensor, hN: Tensor, cN: Tensor?) {
+        let (H, D) = (hiddenSize, directions)
         var len32: [Int32]? = nil
         if let lengths {
             guard lengths.count == B else {
@@ -94,17 +146,25 @@ public class RecurrentLayer: Module {
             }
         }
         var hN = [Tensor](), cN = [Tensor]()
+        var inputs: [PassInput] = (0..<D).map { d in  // the first layer's (ids: each direction its own table)
+            if case .ids(let ids, _, _, _) = first { return .ids(ids, steps: T, batch: B, table: tables[d]) }
+            return first
+        }
+        var seq: Tensor!
         for l in 0..<numLayers {
-            if l > 0 { seq = NN.dropout(seq, p: dropout, training: training, rng: &rng, rows: batchRows) }
+            if l > 0 {
+                seq = NN.dropout(seq, p: dropout, training: training, rng: &rng, rows: batchRows)
+                inputs = Array(repeating: .features(seq), count: D)
+            }
             let starts = (0..<D).map { d in h0.map { $0.select(axis: 0, index: l * D + d) } }
             let cells = (0..<D).map { d in c0.map { $0.select(axis: 0, index: l * D + d) } }
-            let (y, h, c) = layerForward(l, seq, len32, T: T, B: B, h0: starts, c0: cells)
+            let (y, h, c) = layerForward(l, inputs, len32, T: T, B: B, h0: starts, c0: cells)
             seq = y
             hN.append(h)
             if let c { cN.append(c) }
         }
-        let output = batchFirst ? seq.swappingFirstAxes() : seq
-        return (output, Tensor.concat(hN, axis: 0), kind == .lstm ? Tensor.concat(cN, axis: 0) : nil)
+        let top: Tensor = seq
+        return (batchFirst ? top.swappingFirstAxes() : top, Tensor.concat(hN, axis: 0), kind == .lstm ? Tensor.concat(cN, axis: 0) : nil)
     }
 
     /// Draws, and drops, the dropout masks that a forward pass over a batch of `rows`
@@ -116,17 +176,18 @@ public class RecurrentLayer: Module {
     }
 
     /// One layer, both directions (run concurrently), as one operation on the tape.
-    /// x [T, B, F] → y [T, B, D·H], hN [D, B, H], cN [D, B, H]
-    private func layerForward(_ l: Int, _ x: Tensor, _ lengths: [Int32]?, T: Int, B: Int,
+    /// x [T, B, F] (or ids through tables, one input per direction) → y [T, B, D·H],
+    /// hN [D, B, H], cN [D, B, H]
+    private func layerForward(_ l: Int, _ input: [PassInput], _ lengths: [Int32]?, T: Int, B: Int,
                               h0: [Tensor?], c0: [Tensor?]) -> (Tensor, Tensor, Tensor?) {
-        let (H, D, be) = (hiddenSize, directions, x.backend)
+        let (H, D, be) = (hiddenSize, directions, weights[l][0].wHh.backend)
         let y = Tensor(zeros: [T, B, D * H], on: be)
         var passes = [DirectionPass?](repeating: nil, count: D)
         let kind = self.kind, dirWeights = weights[l]
         passes.withUnsafeMutableBufferPointer { slots in
             nonisolated(unsafe) let slots = slots
             parallel(D, be) { d in
-                slots[d] = DirectionPass(kind: kind, weights: dirWeights[d], x: x, lengths: lengths, reverse: d == 1,
+                slots[d] = DirectionPass(kind: kind, weights: dirWeights[d], x: input[d], lengths: lengths, reverse: d == 1,
                                          h0: h0[d], c0: c0[d], directions: D, direction: d, output: y.pointer)
             }
         }
@@ -137,6 +198,7 @@ public class RecurrentLayer: Module {
             be.copy(p.lastHidden, hN.pointer + d * B * H, B * H)
             if let cN, let c = p.lastCell { be.copy(c, cN.pointer + d * B * H, B * H) }
         }
+        guard case .features(let x) = input[0] else { return (y, hN, cN) }  // ids: inference, nothing to record
         let inputs = [x] + h0.compactMap { $0 } + c0.compactMap { $0 } + dirWeights.flatMap(\.all)
         let outputs = [y, hN] + (cN.map { [$0] } ?? [])
         if Autograd.record(inputs, y, backward: {
@@ -161,6 +223,15 @@ public class RecurrentLayer: Module {
         }
         return (y, hN, cN)
     }
+}
+
+/// A recurrent layer's first-layer input projections of every id of an embedding
+/// (`RecurrentLayer.inputTable`): tables[direction] [V, G·H].
+public struct InputTable: @unchecked Sendable {
+    public let vocabulary: Int
+    let tables: [Tensor]
+    /// Whether every entry is finite (read back from the device).
+    public var isFinite: Bool { tables.allSatisfy { $0.values.allSatisfy(\.isFinite) } }
 }
 
 /// Runs `body(i)` for i in 0..<n as the backend spreads work (threads on the CPU).
