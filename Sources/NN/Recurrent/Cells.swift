@@ -47,8 +47,8 @@ public class RecurrentCell: Module {
         if Autograd.record(inputs, out, backward: {
             if out.grad == nil && cOut?.grad == nil { return }
             let r = pass.backward(dY: out.grad.map { UnsafePointer($0.pointer) }, dhN: nil,
-                                  dcN: cOut?.grad.map { UnsafePointer($0.pointer) })
-            if seq.requiresGrad { seq.accumulateGrad(r.dx.pointer) }
+                                  dcN: cOut?.grad.map { UnsafePointer($0.pointer) }, inputGrad: seq.requiresGrad)
+            if let dx = r.dx { seq.accumulateGrad(dx.pointer) }
             if let h, h.requiresGrad { h.accumulateGrad(r.dh0.pointer) }
             if let c, c.requiresGrad, let dc = r.dc0 { c.accumulateGrad(dc.pointer) }
         }) { cOut?.requiresGrad = true }

@@ -195,9 +195,10 @@ final class DirectionPass {
 
     /// Backward pass. dY: the output's gradient viewed as [rows, H] (nil: none);
     /// dhN, dcN [B, H] or nil. Accumulates into the weights' gradients and
-    /// returns dX [T·B, F] in input order plus dh0, dc0 [B, H].
-    func backward(dY: UnsafePointer<Float>?, dhN: UnsafePointer<Float>?, dcN: UnsafePointer<Float>?)
-        -> (dx: Tensor, dh0: Tensor, dc0: Tensor?) {
+    /// returns dX [T·B, F] in input order (nil unless `inputGrad`: a first layer's
+    /// features need none) plus dh0, dc0 [B, H].
+    func backward(dY: UnsafePointer<Float>?, dhN: UnsafePointer<Float>?, dcN: UnsafePointer<Float>?, inputGrad: Bool = true)
+        -> (dx: Tensor?, dh0: Tensor, dc0: Tensor?) {
         guard let xd else { preconditionFailure("a pass over an input table has no backward") }
         let (T, B, F, H, G) = (self.T, self.B, self.F, self.H, kind.gates)
         let GH = G * H
@@ -270,6 +271,7 @@ final class DirectionPass {
         }
         if let bIh = w.bIh, bIh.requiresGrad { be.sumRows(dgx.pointer, rows: T * B, cols: GH, into: bIh.gradBuffer()) }
         // dX[T·B, F] = dG_x · W_ih, back in input order.
+        guard inputGrad else { return (nil, dh, dc) }
         let dxd = Tensor(uninitialized: [T * B, F], on: be)
         be.gemm(transA: false, transB: false, m: T * B, n: F, k: GH, alpha: 1, a: dgx.pointer, lda: GH,
                 b: w.wIh.pointer, ldb: F, beta: 0, c: dxd.pointer, ldc: F)

@@ -203,18 +203,19 @@ public class RecurrentLayer: Module {
         let outputs = [y, hN] + (cN.map { [$0] } ?? [])
         if Autograd.record(inputs, y, backward: {
             if y.grad == nil && hN.grad == nil && cN?.grad == nil { return }
-            var results = [(dx: Tensor, dh0: Tensor, dc0: Tensor?)?](repeating: nil, count: D)
+            var results = [(dx: Tensor?, dh0: Tensor, dc0: Tensor?)?](repeating: nil, count: D)
             results.withUnsafeMutableBufferPointer { slots in
                 nonisolated(unsafe) let slots = slots
                 parallel(D, be) { d in
                     slots[d] = done[d].backward(dY: y.grad.map { UnsafePointer($0.pointer) },
                                                 dhN: hN.grad.map { UnsafePointer($0.pointer + d * B * H) },
-                                                dcN: cN?.grad.map { UnsafePointer($0.pointer + d * B * H) })
+                                                dcN: cN?.grad.map { UnsafePointer($0.pointer + d * B * H) },
+                                                inputGrad: x.requiresGrad)
                 }
             }
             for (d, r) in results.enumerated() {
                 guard let r else { continue }
-                if x.requiresGrad { x.accumulateGrad(r.dx.pointer) }
+                if let dx = r.dx { x.accumulateGrad(dx.pointer) }
                 if let h = h0[d], h.requiresGrad { h.accumulateGrad(r.dh0.pointer) }
                 if let c = c0[d], c.requiresGrad, let dc = r.dc0 { c.accumulateGrad(dc.pointer) }
             }
