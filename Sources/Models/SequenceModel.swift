@@ -126,10 +126,7 @@ public final class SequenceModel: Module {
     public func recurrent(ids: [Int32], batch B: Int, steps T: Int, lengths: [Int]? = nil, h0: Tensor? = nil,
                           c0: Tensor? = nil) throws -> (output: Tensor, hN: Tensor, cN: Tensor?) {
         guard let embedding else { throw TensorError.invalidArgument("model \(spec.name) takes float features, not token ids") }
-        if let inputTable, !Autograd.isRecording {
-            return try layers[0].forward(ids: ids, shape: [B, T], table: inputTable, lengths: lengths, h0: h0, c0: c0)
-        }
-        return try layers[0].forward(try embedding(ids, shape: [B, T]), lengths: lengths, h0: h0, c0: c0)
+        return try layers[0].forward(ids: ids, shape: [B, T], embedding: embedding, table: inputTable, lengths: lengths, h0: h0, c0: c0)
     }
 
     /// Forward pass → logits: classify [B, outputs]; tag/lm/regress [B, T, outputs].

@@ -184,13 +184,8 @@ final class NamesBiGRU: Workload {
     var table: InputTable?
     func prepareInference() throws { table = try gru.inputTable(emb.weight) }
     func forward(_ k: Int) throws -> Tensor {
-        let h0 = Tensor(zeros: [4, 256, 100])
-        let h: Tensor
-        if let table, !Autograd.isRecording {
-            h = try gru.forward(ids: x[k], shape: [T[k], 256], table: table, lengths: lengths[k], h0: h0).hN
-        } else {
-            h = try gru.forward(try emb(x[k], shape: [T[k], 256]), lengths: lengths[k], h0: h0).hN
-        }
+        let h = try gru.forward(ids: x[k], shape: [T[k], 256], embedding: emb, table: table, lengths: lengths[k],
+                                h0: Tensor(zeros: [4, 256, 100])).hN
         return fc(Tensor.concat([h.select(axis: 0, index: 3), h.select(axis: 0, index: 2)], axis: 1))
     }
     func trainStep(_ i: Int) throws -> Float { try step { try crossEntropy(try forward(i % pool), y[i % pool]) } }
@@ -226,8 +221,7 @@ final class CharLSTM: Workload {
     func prepareInference() throws { table = try lstm.inputTable(emb.weight) }
     /// The LSTM on ids: through the input table when inferring with one.
     func recurrent(_ ids: [Int32], shape: [Int], h0: Tensor? = nil, c0: Tensor? = nil) throws -> (output: Tensor, hN: Tensor, cN: Tensor?) {
-        if let table, !Autograd.isRecording { return try lstm.forward(ids: ids, shape: shape, table: table, h0: h0, c0: c0) }
-        return try lstm.forward(try emb(ids, shape: shape), h0: h0, c0: c0)
+        try lstm.forward(ids: ids, shape: shape, embedding: emb, table: table, h0: h0, c0: c0)
     }
     func forward(_ ids: [Int32], shape: [Int]) throws -> Tensor {
         fc(try recurrent(ids, shape: shape).output)
@@ -290,12 +284,7 @@ final class IMDBBiLSTM: Workload {
     var table: InputTable?
     func prepareInference() throws { table = try lstm.inputTable(emb.weight) }
     func forward(_ ids: [Int32]) throws -> Tensor {
-        let h: Tensor
-        if let table, !Autograd.isRecording {
-            h = try lstm.forward(ids: ids, shape: [T, 30], table: table).hN
-        } else {
-            h = try lstm.forward(try emb(ids, shape: [T, 30])).hN
-        }
+        let h = try lstm.forward(ids: ids, shape: [T, 30], embedding: emb, table: table).hN
         return fc(Tensor.concat([h.select(axis: 0, index: 2), h.select(axis: 0, index: 3)], axis: 1)).reshaped([30])
     }
     func trainStep(_ i: Int) throws -> Float { try step { try bceWithLogits(try forward(x[i % pool]), y[i % pool]) } }

@@ -52,7 +52,17 @@ extension RecurrentLayer {
         let (T, B) = batchFirst ? (shape[1], shape[0]) : (shape[0], shape[1])
         var timeMajor = ids
         if batchFirst { for b in 0..<B { for t in 0..<T { timeMajor[t * B + b] = ids[b * T + t] } } }
-        return try run(.ids(timeMajor, steps: T, batch: B, table: table.tables[0]), T: T, B: B, lengths: lengths, h0: h0, c0: c0,
-                       tables: table.tables)
+        return try run(table.tables.map { .ids(timeMajor, steps: T, batch: B, table: $0) }, T: T, B: B,
+                       lengths: lengths, h0: h0, c0: c0)
+    }
+
+    /// The layer on ids: through `table` when there is one and no gradient is recorded
+    /// (inference), else through `embedding` (training, or no table).
+    public func forward(ids: [Int32], shape: [Int], embedding: Embedding, table: InputTable?, lengths: [Int]? = nil,
+                        h0: Tensor? = nil, c0: Tensor? = nil) throws -> (output: Tensor, hN: Tensor, cN: Tensor?) {
+        if let table, !Autograd.isRecording {
+            return try forward(ids: ids, shape: shape, table: table, lengths: lengths, h0: h0, c0: c0)
+        }
+        return try forward(try embedding(ids, shape: shape), lengths: lengths, h0: h0, c0: c0)
     }
 }

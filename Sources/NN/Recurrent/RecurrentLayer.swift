@@ -77,13 +77,14 @@ public class RecurrentLayer: Module {
         if let w = parameters.first { x.requireDevice(of: w, in: kind.rawValue) }
         for s in [h0, c0].compactMap({ $0 }) { x.requireDevice(of: s, in: "\(kind.rawValue) initial state") }
         let seq = batchFirst ? x.swappingFirstAxes() : x
-        return try run(.features(seq), T: seq.shape[0], B: seq.shape[1], lengths: lengths, h0: h0, c0: c0)
+        return try run(Array(repeating: .features(seq), count: directions), T: seq.shape[0], B: seq.shape[1],
+                       lengths: lengths, h0: h0, c0: c0)
     }
 
-    /// The layers over a time-major first input of T steps and B sequences (ids: `tables`
-    /// holds each direction's input table).
-    func run(_ first: PassInput, T: Int, B: Int, lengths: [Int]?, h0: Tensor?, c0: Tensor?,
-             tables: [Tensor] = []) throws -> (output: Tensor, hN: Tensor, cN: Tensor?) {
+    /// The layers over a time-major first input of T steps and B sequences, as each
+    /// direction of the first layer reads it (`first[d]`).
+    func run(_ first: [PassInput], T: Int, B: Int, lengths: [Int]?, h0: Tensor?, c0: Tensor?) throws
+        -> (output: Tensor, hN: Tensor, cN: Tensor?) {
         let (H, D) = (hiddenSize, directions)
         var len32: [Int32]? = nil
         if let lengths {
@@ -101,10 +102,7 @@ public class RecurrentLayer: Module {
             }
         }
         var hN = [Tensor](), cN = [Tensor]()
-        var inputs: [PassInput] = (0..<D).map { d in  // the first layer's (ids: each direction its own table)
-            if case .ids(let ids, _, _, _) = first { return .ids(ids, steps: T, batch: B, table: tables[d]) }
-            return first
-        }
+        var inputs = first
         var seq: Tensor!
         for l in 0..<numLayers {
             if l > 0 {
