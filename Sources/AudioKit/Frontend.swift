@@ -2,7 +2,8 @@ import Foundation
 
 /// What wav2seq does to one file, in order: decode, mix to mono, resample to
 /// `rate` (played `speed` times faster), trim silence at both ends, pad or cut
-/// to `length` samples, then optionally turn the samples into log-mel frames.
+/// to `length` samples, then optionally turn the samples into log-mel frames (and
+/// those into cepstral coefficients).
 public struct Frontend: Sendable {
     /// Output sample rate (Hz).
     public let rate: Int
@@ -16,6 +17,8 @@ public struct Frontend: Sendable {
     public let alignment: Shaping.Alignment
     /// Log-mel features; nil: the waveform itself, one feature per sample.
     public let mel: LogMel?
+    /// MFCCs of the log-mel frames; nil: the log-mel bands themselves.
+    public let cepstrum: Cepstrum?
     /// Normalise each feature to zero mean and unit variance over the file's frames
     /// (cepstral mean and variance normalisation, per utterance).
     public let cmvn: Bool
@@ -26,8 +29,10 @@ public struct Frontend: Sendable {
     private let resamplers: ResamplerCache
 
     public init(rate: Int, trimDB: Double? = 40, voiceTrim: Bool = false, length: Int? = nil, alignment: Shaping.Alignment = .start,
-                mel: LogMel? = nil, cmvn: Bool = false, speed: Double = 1) {
+                mel: LogMel? = nil, mfcc: Int? = nil, cmvn: Bool = false, speed: Double = 1) {
+        precondition(mfcc == nil || mel != nil, "MFCCs are computed from log-mel frames")
         self.voiceTrim = voiceTrim
+        if let mel, let mfcc { cepstrum = Cepstrum(bands: mel.bands, coefficients: mfcc) } else { cepstrum = nil }
         self.cmvn = cmvn
         precondition(rate > 0 && speed > 0)
         self.speed = speed
@@ -39,22 +44,24 @@ public struct Frontend: Sendable {
         resamplers = ResamplerCache(outRate: speed == 1 ? rate : max(1, Int((Double(rate) / speed).rounded())))
     }
 
-    /// Features per time step: 1 for the waveform, the band count for log-mel.
-    public var features: Int { mel?.bands ?? 1 }
+    /// Features per time step: 1 for the waveform, the band count for log-mel, the
+    /// coefficient count for MFCCs.
+    public var features: Int { cepstrum?.coefficients ?? mel?.bands ?? 1 }
 
     /// A one-line description of the features, for the stream's meta record.
     public var summary: String {
-        (mel?.summary ?? "waveform") + (cmvn ? ", per-utterance mean/variance normalised" : "")
+        (mel?.summary ?? "waveform") + (cepstrum.map { ", " + $0.summary } ?? "") + (cmvn ? ", per-utterance mean/variance normalised" : "")
     }
 
     /// The settings as stream meta fields, which `wav2seq --like` reads back and
     /// `predict` compares: sample_rate, features, trim_db, length, align, cmvn,
-    /// mel_bands, and with log-mel features win, hop (samples), mel_scale, fmin, fmax (Hz).
+    /// mel_bands, mfcc, and with log-mel features win, hop (samples), mel_scale, fmin, fmax (Hz).
     /// `none` marks what is off (no trimming, natural length, the waveform).
     public var fields: [String: String] {
         var f = ["sample_rate": String(rate), "features": String(features),
                  "trim_db": voiceTrim ? "vad" : trimDB.map(number) ?? "none", "length": length.map(String.init) ?? "none",
-                 "align": alignment.rawValue, "cmvn": cmvn ? "true" : "false", "mel_bands": "none"]
+                 "align": alignment.rawValue, "cmvn": cmvn ? "true" : "false", "mel_bands": "none",
+                 "mfcc": cepstrum.map { String($0.coefficients) } ?? "none"]
         if let mel {
             f["mel_bands"] = String(mel.bands)
             f["win"] = String(mel.win)
@@ -95,8 +102,9 @@ public struct Frontend: Sendable {
                          noise: Augmentation.NoiseColor = .white) throws(AudioError) -> (x: [Float], steps: Int) {
         let w = try waveform(audio, draw: draw, noise: noise)
         guard let mel else { return (cmvn ? Self.normalised(w, features: 1) : w, w.count) }
-        let f = (draw.map { $0.warp != 1 ? mel.warped($0.warp) : mel } ?? mel).features(w)
-        return (cmvn ? Self.normalised(f, features: mel.bands) : f, mel.frameCount(w.count))
+        var f = (draw.map { $0.warp != 1 ? mel.warped($0.warp) : mel } ?? mel).features(w)
+        if let cepstrum { f = cepstrum.apply(f) }
+        return (cmvn ? Self.normalised(f, features: self.features) : f, mel.frameCount(w.count))
     }
 
     /// x [T, F]: each column shifted to mean 0 and scaled to standard deviation 1

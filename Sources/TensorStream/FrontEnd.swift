@@ -7,7 +7,7 @@ public enum FrontEnd {
     /// The compared fields, in the order a difference is reported.
     public static let fields = [
         // audio (wav2seq)
-        "sample_rate", "mel_bands", "win", "hop", "mel_scale", "fmin", "fmax", "cmvn", "trim_db", "features",
+        "sample_rate", "mel_bands", "mfcc", "win", "hop", "mel_scale", "fmin", "fmax", "cmvn", "trim_db", "features",
         // shaping (wav2seq: samples; tok: tokens)
         "length", "align",
         // text (charidx, tok)
@@ -17,7 +17,7 @@ public enum FrontEnd {
     ]
 
     /// Fields of a wav2seq stream that `wav2seq --like` takes from a model.
-    public static let audioFields = ["sample_rate", "mel_bands", "win", "hop", "mel_scale", "fmin", "fmax", "cmvn",
+    public static let audioFields = ["sample_rate", "mel_bands", "mfcc", "win", "hop", "mel_scale", "fmin", "fmax", "cmvn",
                                      "trim_db", "length", "align"]
 
     /// The first way `stream` departs from the front-end in `model` (a checkpoint's

@@ -13,11 +13,16 @@ struct AudioSettings {
     var align = "start"
     var cmvn = false
     var mel: Int?
+    /// Cepstral coefficients kept of the log-mel bands (MFCCs); nil: the bands themselves.
+    var mfcc: Int?
     /// Mel frame length and step: samples, or durations ("25ms") until resolved at `rate`.
     var win = "25ms", hop = "10ms"
     var melScale = "htk"
     var fmin: Double = 0
     var fmax: Double?
+
+    /// Log-mel bands under --mfcc when --mel is not given.
+    static let mfccBands = 40
 
     init(_ o: Wav2Seq) {
         rate = o.rate ?? rate
@@ -25,12 +30,13 @@ struct AudioSettings {
         case (true, _): trimDB = nil
         case (false, "vad"?): voiceTrim = true
         case (false, let t?): trimDB = Double(t) ?? .nan  // validated() names a bad value
-        case (false, nil): voiceTrim = o.mel != nil
+        case (false, nil): voiceTrim = o.mel != nil || o.mfcc != nil
         }
         length = o.length
         align = o.align ?? align
         cmvn = o.cmvn
-        mel = o.mel
+        mel = o.mel ?? (o.mfcc != nil ? Self.mfccBands : nil)
+        mfcc = o.mfcc
         win = o.win ?? win
         hop = o.hop ?? hop
         melScale = o.melScale ?? melScale
@@ -69,6 +75,8 @@ struct AudioSettings {
             melScale = try field("mel_scale")
             fmin = try number("fmin", Double.self)
             fmax = try number("fmax", Double.self)
+            // streams and checkpoints made before MFCCs existed have no mfcc field: log-mel
+            if let m = meta["mfcc"], m != "none" { mfcc = try number("mfcc", Int.self) }
         }
     }
 
@@ -80,6 +88,9 @@ struct AudioSettings {
         guard Shaping.Alignment(rawValue: align) != nil else { throw ValidationError("--align must be start or center") }
         guard MelScale(rawValue: melScale) != nil else { throw ValidationError("--mel-scale must be htk or slaney") }
         if let mel, mel < 1 || mel > 4096 { throw ValidationError("--mel must be between 1 and 4096") }
+        if let mfcc, !(1...(mel ?? 0)).contains(mfcc) {
+            throw ValidationError("--mfcc must be between 1 and the number of mel bands (\(mel ?? 0))")
+        }
         guard fmin.isFinite, fmin >= 0, fmin < Double(rate) / 2 else { throw ValidationError("--fmin must be between 0 and --rate / 2") }
         if let fmax, !(fmax > fmin && fmax <= Double(rate) / 2) {
             throw ValidationError("--fmax must be above --fmin and at most --rate / 2 (\(Double(rate) / 2))")
@@ -108,6 +119,6 @@ struct AudioSettings {
                    fmin: fmin, fmax: fmax, scale: MelScale(rawValue: melScale) ?? .htk)
         }
         return Frontend(rate: rate, trimDB: voiceTrim ? nil : trimDB, voiceTrim: voiceTrim, length: length, alignment: Shaping.Alignment(rawValue: align) ?? .start,
-                        mel: logMel, cmvn: cmvn, speed: speed)
+                        mel: logMel, mfcc: mfcc, cmvn: cmvn, speed: speed)
     }
 }

@@ -30,7 +30,9 @@ struct Wav2Seq: ParsableCommand {
         samples every --hop samples, Hann window, FFT of the next power of two, power \
         spectrum, triangular mel filters (--mel-scale htk or slaney), log(mel + 1e-6). \
         --length still counts samples, before featurisation: --length 4000 --win 200 --hop 80 \
-        gives 1 + (4000 - 200) / 80 = 48 frames.
+        gives 1 + (4000 - 200) / 80 = 48 frames. With --mfcc N, x holds each frame's first N \
+        cepstral coefficients instead (the orthonormal DCT-II of its log-mel bands, as \
+        torchaudio's MFCC): the spectral envelope without the harmonics of the voice's pitch.
 
         --speed 0.9,1,1.1 writes each file once per factor, in that order (speed \
         perturbation, as Kaldi recipes do for training data): factor f plays the audio f \
@@ -41,7 +43,7 @@ struct Wav2Seq: ParsableCommand {
         drawing what --vtlp (a warp of the mel filterbank: a longer or shorter vocal tract), \
         --snr and --noise (white or pink noise), --gain and --pad (silence before and after, \
         which the trimming must then find) enable, from a generator seeded by --seed, the \
-        file's place and the copy; each carries augment=... in its metadata. With --mel the \
+        file's place and the copy; each carries augment=... in its metadata. With --mel or --mfcc the \
         default trimming is --trim vad, which leaves out steady noise and hum.
 
         \(Help.examples([
@@ -93,7 +95,9 @@ struct Wav2Seq: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Log-mel features with N bands instead of the waveform.", valueName: "n"))
     var mel: Int?
-    @Flag(help: "Normalise each feature (mel band, or the waveform) to mean 0 and variance 1 over the file (per-utterance CMVN).")
+    @Option(name: .long, help: ArgumentHelp("Mel-frequency cepstral coefficients: the first N of the DCT (type II, orthonormal) of each frame's log-mel bands (--mel, default 40).", valueName: "n"))
+    var mfcc: Int?
+    @Flag(help: "Normalise each feature (mel band or coefficient, or the waveform) to mean 0 and variance 1 over the file (per-utterance CMVN).")
     var cmvn = false
 
     @Option(name: .long, help: ArgumentHelp("Mel frame length: samples, or a duration such as 25ms or 0.025s. Default: 25ms.", valueName: "len"))
@@ -138,7 +142,7 @@ struct Wav2Seq: ParsableCommand {
     func validate() throws {
         if let like {
             let given = [("--rate", rate != nil), ("--trim", trim != nil), ("--no-trim", noTrim), ("--length", length != nil),
-                         ("--align", align != nil), ("--mel", mel != nil), ("--cmvn", cmvn), ("--win", win != nil),
+                         ("--align", align != nil), ("--mel", mel != nil), ("--mfcc", mfcc != nil), ("--cmvn", cmvn), ("--win", win != nil),
                          ("--hop", hop != nil), ("--mel-scale", melScale != nil), ("--fmin", fmin != nil),
                          ("--fmax", fmax != nil), ("--classes", classes != nil)]
             if let (option, _) = given.first(where: { $0.1 }) {
@@ -175,7 +179,7 @@ struct Wav2Seq: ParsableCommand {
         guard (0...100).contains(augment) else { throw ValidationError("--augment must be between 0 and 100") }
         if augment > 0 && a.isEmpty { throw ValidationError("--augment needs at least one of --vtlp, --snr, --gain, --pad") }
         if augment == 0 && !a.isEmpty { throw ValidationError("--vtlp, --snr, --gain and --pad work with --augment N") }
-        if a.vtlp != nil && mel == nil && like == nil { throw ValidationError("--vtlp warps the mel filterbank: it needs --mel") }
+        if a.vtlp != nil && mel == nil && mfcc == nil && like == nil { throw ValidationError("--vtlp warps the mel filterbank: it needs --mel or --mfcc") }
         return a
     }
 

@@ -296,6 +296,65 @@ func peakFrequency(_ x: [Float], rate: Int) -> Double {
     }
 }
 
+@Suite struct CepstrumTests {
+    /// The DCT-II row k of M bands, written out in Double.
+    static func row(_ k: Int, _ M: Int) -> [Double] {
+        let n = Double(M), scale: Double = k == 0 ? (1 / n).squareRoot() : (2 / n).squareRoot()
+        var row = [Double]()
+        for m in 0..<M {
+            let angle = Double.pi * Double(k) * (Double(m) + 0.5) / n
+            row.append(scale * cos(angle))
+        }
+        return row
+    }
+
+    @Test func aFlatFrameHasOnlyItsFirstCoefficient() {
+        let c = Cepstrum(bands: 40, coefficients: 13)
+        let out = c.apply([Float](repeating: -2, count: 3 * 40))            // 3 frames
+        #expect(out.count == 3 * 13)
+        for t in 0..<3 {
+            let c0: Float = -2 * Float(40).squareRoot()                       // c0 = v·√M
+            #expect(abs(out[t * 13] - c0) < 1e-4)
+            for k in 1..<13 { #expect(abs(out[t * 13 + k]) < 1e-5, "c\(k)") }
+        }
+    }
+
+    @Test(arguments: [1, 3, 12])
+    func aCosineOfTheBandsLandsInItsCoefficient(k: Int) {
+        let M = 40, c = Cepstrum(bands: M, coefficients: 13)
+        let frame = Self.row(k, M).map { Float($0 * 5) }                       // 5 × basis row k
+        let out = c.apply(frame)
+        for j in 0..<13 { #expect(abs(out[j] - (j == k ? 5 : 0)) < 1e-5, "c\(j) of row \(k)") }
+    }
+
+    @Test func allCoefficientsInvertByTheTranspose() {
+        // orthonormal: with N = M, x = Dᵀ·(D·x)
+        let M = 23, c = Cepstrum(bands: M, coefficients: M)
+        var rng = SystemRandomNumberGenerator()
+        let x = (0..<(2 * M)).map { _ in Float.random(in: -10...3, using: &rng) }
+        let y = c.apply(x)
+        for t in 0..<2 {
+            for m in 0..<M {
+                let back = (0..<M).reduce(0.0) { $0 + Self.row($1, M)[m] * Double(y[t * M + $1]) }
+                #expect(abs(back - Double(x[t * M + m])) < 1e-4)
+            }
+        }
+    }
+
+    @Test func theFrontendKeepsTheLowCoefficientsOfItsLogMel() throws {
+        let rate = 8000
+        let mel = LogMel(bands: 40, sampleRate: rate, win: 200, hop: 80)
+        let plain = Frontend(rate: rate, trimDB: nil, mel: mel)
+        let mfcc = Frontend(rate: rate, trimDB: nil, mel: mel, mfcc: 13)
+        #expect(mfcc.features == 13 && mfcc.fields["mfcc"] == "13" && plain.fields["mfcc"] == "none")
+        let x = sine(300, rate: rate, seconds: 0.3)
+        let audio = Audio(samples: x, channels: 1, sampleRate: rate)
+        let a = try plain.features(audio), b = try mfcc.features(audio)
+        #expect(a.steps == b.steps && b.x.count == b.steps * 13)
+        #expect(b.x == Cepstrum(bands: 40, coefficients: 13).apply(a.x))
+    }
+}
+
 @Suite struct FrontendTests {
     @Test func fileToFixedLengthWaveform() throws {
         let s = try Scratch(); defer { s.remove() }

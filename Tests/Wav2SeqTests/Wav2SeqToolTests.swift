@@ -129,6 +129,27 @@ struct Wav2SeqToolTests {
         #expect(examples.allSatisfy { $0["x"]?.shape == [48, 40] })
     }
 
+    @Test func mfccFeaturesAndTheirLike() throws {
+        let s = try Scratch(); defer { s.remove() }
+        let files = try makeClips(s)
+        let out = s.path("mfcc.stream")
+        let r = try Wav2SeqBinary.run(["--mfcc", "13", "--cmvn", "--length", "4000", "-o", out] + files)
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let made = try Data(contentsOf: URL(fileURLWithPath: out))
+        let (meta, examples) = try Wav2SeqBinary.records(made, scratch: s)
+        #expect(meta.features == 13)
+        #expect(meta.fields["mfcc"] == "13" && meta.fields["mel_bands"] == "40" && meta.fields["trim_db"] == "vad")
+        #expect(examples.allSatisfy { $0["x"]?.shape == [48, 13] })
+        // --like takes the coefficients with the rest of the front-end
+        let again = try Wav2SeqBinary.run(["--like", out] + files)
+        #expect(again.status == 0, "stderr: \(again.stderr)")
+        let (_, same) = try Wav2SeqBinary.records(again.stdout, scratch: s)
+        #expect(same.map { $0["x"]?.floats ?? [] } == examples.map { $0["x"]?.floats ?? [] })
+        // more coefficients than bands, or --mfcc beside --like, is a usage error
+        #expect(try Wav2SeqBinary.run(["--mel", "20", "--mfcc", "21"] + files).status == 2)
+        #expect(try Wav2SeqBinary.run(["--like", out, "--mfcc", "13"] + files).status == 2)
+    }
+
     @Test func speedPerturbationScalesPitchAndDuration() throws {
         let s = try Scratch(); defer { s.remove() }
         let files = try makeClips(s)
