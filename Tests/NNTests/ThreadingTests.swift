@@ -2,11 +2,12 @@ import Testing
 import Tensor
 @testable import NN
 
-/// The batch-split (two threads) recurrence gives the same outputs and
-/// gradients as the single-threaded one.
+/// The batch-split (two threads) recurrence, and the column-split one of a few rows
+/// against large weights, give the same outputs and gradients as the single-threaded
+/// one; inference (no tape, no kept activations) gives the same outputs.
 @Suite("Threaded recurrences", .serialized)
 struct ThreadingTests {
-    func run(_ kind: CellKind, threads: Int, lengths: [Int]?) throws -> [[Float]] {
+    func run(_ kind: CellKind, threads: Int, lengths: [Int]?, hidden: Int = 20) throws -> [[Float]] {
         let cpu = CPUBackend.shared
         let saved = cpu.threads
         cpu.threads = threads
@@ -14,12 +15,14 @@ struct ThreadingTests {
         var rng = RandomSource(seed: 11)
         let layer: RecurrentLayer
         switch kind {
-        case .gru: layer = GRU(inputSize: 3, hiddenSize: 20, numLayers: 2, batchFirst: true, rng: &rng)
-        case .lstm: layer = LSTM(inputSize: 3, hiddenSize: 20, numLayers: 2, batchFirst: true, rng: &rng)
-        default: layer = RNN(inputSize: 3, hiddenSize: 20, numLayers: 2, batchFirst: true, rng: &rng)
+        case .gru: layer = GRU(inputSize: 3, hiddenSize: hidden, numLayers: 2, batchFirst: true, rng: &rng)
+        case .lstm: layer = LSTM(inputSize: 3, hiddenSize: hidden, numLayers: 2, batchFirst: true, rng: &rng)
+        default: layer = RNN(inputSize: 3, hiddenSize: hidden, numLayers: 2, batchFirst: true, rng: &rng)
         }
         let x = Tensor.normal([9, 7, 3], rng: &rng, requiresGrad: true)
         let (o, h, _) = try layer.forward(x, lengths: lengths)
+        let (oi, hi, _) = try noGrad { try layer.forward(x, lengths: lengths) }
+        #expect(oi.values == o.values && hi.values == h.values, "inference differs from the recorded forward")
         let w = Tensor.normal(o.shape, rng: &rng), v = Tensor.normal(h.shape, rng: &rng)
         Autograd.backward([(o, w), (h, v)])
         return [o.values, h.values, x.grad!.values] + layer.parameters.map { $0.grad!.values }
@@ -29,6 +32,19 @@ struct ThreadingTests {
     func sameAsOneThread(kind: CellKind) throws {
         for lengths in [nil, [7, 7, 6, 5, 5, 3, 2, 2, 1], [3, 7, 1, 5, 2, 7, 6, 4, 2]] as [[Int]?] {
             let one = try run(kind, threads: 1, lengths: lengths), two = try run(kind, threads: 2, lengths: lengths)
+            for (a, b) in zip(one, two) {
+                #expect(mismatch(a, b, rtol: 1e-5, atol: 1e-6) <= 0, "\(kind) lengths \(String(describing: lengths))")
+            }
+        }
+    }
+
+    /// 9 rows against weights of at least 1 M products a step: the columns split.
+    @Test(arguments: [(CellKind.rnnTanh, 342), (.gru, 200), (.lstm, 200)])
+    func columnSplitSameAsOneThread(kind: CellKind, hidden: Int) throws {
+        #expect(CPUBackend.shared.batchParts(9, depth: hidden, columns: kind.gates * hidden).count == 1)
+        for lengths in [nil, [7, 7, 6, 5, 5, 3, 2, 2, 1]] as [[Int]?] {
+            let one = try run(kind, threads: 1, lengths: lengths, hidden: hidden)
+            let two = try run(kind, threads: 2, lengths: lengths, hidden: hidden)
             for (a, b) in zip(one, two) {
                 #expect(mismatch(a, b, rtol: 1e-5, atol: 1e-6) <= 0, "\(kind) lengths \(String(describing: lengths))")
             }

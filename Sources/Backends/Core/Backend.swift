@@ -21,8 +21,9 @@ public protocol Backend: AnyObject, Sendable {
     func parallelFor(_ n: Int, _ body: (Int) -> Void)
     /// Row ranges [start, end) of a batch of `rows` whose recurrences run independently
     /// (each range its whole time loop, no per-step barrier); one range where splitting
-    /// does not pay or the device parallelises inside its kernels.
-    func batchParts(_ rows: Int) -> [(Int, Int)]
+    /// does not pay or the device parallelises inside its kernels. Each step multiplies
+    /// the rows [rows, depth] by weights [depth, columns].
+    func batchParts(_ rows: Int, depth: Int, columns: Int) -> [(Int, Int)]
 
     // MARK: linear algebra
     /// C[m,n] = alpha · op(A)[m,k] · op(B)[k,n] + beta · C, op = transpose when asked.
@@ -122,7 +123,7 @@ extension Backend {
     /// One after the other: for a device whose kernels are parallel inside.
     public func parallelFor(_ n: Int, _ body: (Int) -> Void) { for i in 0..<n { body(i) } }
     /// The whole batch in one range.
-    public func batchParts(_ rows: Int) -> [(Int, Int)] { [(0, rows)] }
+    public func batchParts(_ rows: Int, depth: Int, columns: Int) -> [(Int, Int)] { [(0, rows)] }
     /// Row-major [k, n]: B itself, or Wᵀ.
     public func prepareRight(_ b: UnsafePointer<Float>, k: Int, n: Int, transposed: Bool, into: UnsafeMutablePointer<Float>) {
         if transposed { transpose(b, batch: 1, rows: n, cols: k, into) } else { copy(b, into, k * n) }

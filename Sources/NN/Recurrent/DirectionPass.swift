@@ -38,15 +38,21 @@ final class DirectionPass {
     let xd: Tensor?         // [T·B, F], x in the direction's time order (nil: read from a table)
     let hs: Tensor          // [(T+1)·B, H], h_0 … h_T
     let cs: Tensor?         // [(T+1)·B, H], LSTM cells
-    let acts: Tensor?       // [T·B, G·H] gate activations (GRU, LSTM)
-    let ghn: Tensor?        // [T·B, H] W_hn h + b_hn (GRU)
+    let acts: Tensor?       // [T·B, G·H] gate activations (GRU, LSTM); [B, G·H], each step's, without backward
+    let ghn: Tensor?        // [T·B, H] W_hn h + b_hn (GRU); [B, H] without backward
+    /// Whether the activations of every step are kept for `backward`.
+    let keepsActivations: Bool
 
     /// Runs the forward pass. `h0`, `c0`: [B, H] or nil for zeros.
     /// `outputRows`: rows of the output view (≥ T·B), `outputDirections` and
-    /// `direction` give the interleaving: y row (t·B + b)·D + d.
+    /// `direction` give the interleaving: y row (t·B + b)·D + d. Without
+    /// `keepActivations` (inference) each step's gate activations overwrite the last
+    /// step's in a [B, G·H] buffer that stays in cache, and there is no `backward`.
     init(kind: CellKind, weights: DirectionWeights, x input: PassInput, lengths: [Int32]?, reverse: Bool,
-         h0: Tensor?, c0: Tensor?, directions: Int, direction: Int, output: UnsafeMutablePointer<Float>) {
+         h0: Tensor?, c0: Tensor?, directions: Int, direction: Int, output: UnsafeMutablePointer<Float>,
+         keepActivations: Bool = true) {
         self.kind = kind
+        keepsActivations = keepActivations
         w = weights
         switch input {
         case .features(let x): (T, B, F, be) = (x.shape[0], x.shape[1], x.shape[2], x.backend)
@@ -87,8 +93,13 @@ final class DirectionPass {
             active = [Int](repeating: B, count: T)
         }
 
-        // Input projection for every step: gx[T·B, G·H] = xd · W_ihᵀ + biases.
-        let gx = Tensor(uninitialized: [T * B, GH], on: be)
+        // Input projections: gx[T·B, G·H] = xd · W_ihᵀ + biases for every step up front;
+        // or, where the backend prefers small products against a prepared W_ihᵀ [F, G·H],
+        // step by step inside the time loop, each thread projecting its own rows into
+        // its part of a one-step block gx [B, G·H] that stays in cache (no pass over a
+        // [T·B, G·H] array, which for a small F costs more than the product).
+        let gx: Tensor
+        var stepwise: (wihT: Tensor, bias: Tensor?)? = nil
         switch input {
         case .features(let x):
             let xd: Tensor
@@ -98,10 +109,19 @@ final class DirectionPass {
             } else {
                 xd = x
             }
-            Self.project(kind, w, xd.pointer, rows: T * B, into: gx.pointer, be)
+            if be.prefersPreparedRight(m: B, n: GH, k: F, uses: T) {
+                let wihT = Tensor(uninitialized: [F, GH], on: be)
+                be.prepareRight(w.wIh.pointer, k: F, n: GH, transposed: true, into: wihT.pointer)
+                stepwise = (wihT, Self.projectionBias(kind, w, be))
+                gx = Tensor(uninitialized: [B, GH], on: be)
+            } else {
+                gx = Tensor(uninitialized: [T * B, GH], on: be)
+                Self.project(kind, w, xd.pointer, rows: T * B, into: gx.pointer, be)
+            }
             self.xd = xd
         case .ids(let ids, _, _, let table):
             // gx row i = table[id of the input row that row i reads]
+            gx = Tensor(uninitialized: [T * B, GH], on: be)
             be.gatherBlocks(table.pointer, width: GH, src: xRow.map { $0.map { ids[Int($0)] } } ?? ids, gx.pointer)
             xd = nil
         }
@@ -120,26 +140,38 @@ final class DirectionPass {
             }
         }
 
-        hs = Tensor(zeros: [(T + 1) * B, H], on: be)
-        if let h0 { be.copy(h0.pointer, hs.pointer, B * H) }
-        cs = kind == .lstm ? Tensor(zeros: [(T + 1) * B, H], on: be) : nil
-        if let cs, let c0 { be.copy(c0.pointer, cs.pointer, B * H) }
-        acts = (kind == .gru || kind == .lstm) ? Tensor(uninitialized: [T * B, GH], on: be) : nil
-        ghn = kind == .gru ? Tensor(uninitialized: [T * B, H], on: be) : nil
+        // every step writes all B rows of its block (a finished row copies its state
+        // forward), so only the initial block needs values
+        hs = Tensor(uninitialized: [(T + 1) * B, H], on: be)
+        if let h0 { be.copy(h0.pointer, hs.pointer, B * H) } else { be.fill(hs.pointer, B * H, 0) }
+        cs = kind == .lstm ? Tensor(uninitialized: [(T + 1) * B, H], on: be) : nil
+        if let cs { if let c0 { be.copy(c0.pointer, cs.pointer, B * H) } else { be.fill(cs.pointer, B * H, 0) } }
+        let kept = keepActivations ? T : 1   // steps whose activations are kept
+        acts = (kind == .gru || kind == .lstm) ? Tensor(uninitialized: [kept * B, GH], on: be) : nil
+        ghn = kind == .gru ? Tensor(uninitialized: [kept * B, H], on: be) : nil
         let gh = kind == .gru ? Tensor(uninitialized: [B, GH], on: be) : nil
 
         // Rows of the batch are independent: split them across threads, each
         // running the whole time loop on its own rows (no per-step barrier).
-        let parts = Self.rowParts(B, be)
+        let parts = Self.rowParts(B, hidden: H, gates: G, be)
         lengths.withOptionalPointer { lenAll in
             parallel(parts.count, be) { part in
                 let (r0, r1) = parts[part]
                 let rows = r1 - r0
                 let len = lenAll.map { $0 + r0 }
                 for t in 0..<T {
+                    let tk = keepActivations ? t : 0   // block of acts and ghn this step writes
                     let nb = max(0, min(r1, active[t]) - r0)
                     let hPrev = hs.pointer + t * B * H + r0 * H, hNext = hs.pointer + (t + 1) * B * H + r0 * H
-                    let g = gx.pointer + t * B * GH + r0 * GH
+                    let g: UnsafeMutablePointer<Float>
+                    if let (wihT, bias) = stepwise, let xd = self.xd {
+                        // g[nb, G·H] = x_t[nb, F] · W_ihᵀ + biases (finished rows' g is not read)
+                        g = gx.pointer + r0 * GH
+                        if let bias { be.broadcastRows(bias.pointer, rows: nb, cols: GH, g) } else { be.fill(g, nb * GH, 0) }
+                        be.gemmPrepared(m: nb, n: GH, k: F, a: xd.pointer + (t * B + r0) * F, lda: F, prepared: wihT.pointer, c: g, ldc: GH)
+                    } else {
+                        g = gx.pointer + t * B * GH + r0 * GH
+                    }
                     switch kind {
                     case .rnnTanh, .rnnReLU:
                         hiddenProduct(nb, hPrev, g)
@@ -150,7 +182,7 @@ final class DirectionPass {
                         hiddenProduct(nb, hPrev, g)
                         be.lstmStep(batch: rows, hidden: H, lengths: len, t: t, pre: g, hPrev: hPrev,
                                     cPrev: cs.pointer + t * B * H + r0 * H, h: hNext,
-                                    c: cs.pointer + (t + 1) * B * H + r0 * H, acts: acts.pointer + t * B * GH + r0 * GH)
+                                    c: cs.pointer + (t + 1) * B * H + r0 * H, acts: acts.pointer + tk * B * GH + r0 * GH)
                     case .gru:
                         guard let gh, let acts, let ghn else { return }
                         let ghRows = gh.pointer + r0 * GH
@@ -158,8 +190,8 @@ final class DirectionPass {
                         else { be.fill(ghRows, nb * GH, 0) }
                         hiddenProduct(nb, hPrev, ghRows)
                         be.gruStep(batch: rows, hidden: H, lengths: len, t: t, gx: g, gh: ghRows, hPrev: hPrev,
-                                   h: hNext, acts: acts.pointer + t * B * GH + r0 * GH,
-                                   ghn: ghn.pointer + t * B * H + r0 * H)
+                                   h: hNext, acts: acts.pointer + tk * B * GH + r0 * GH,
+                                   ghn: ghn.pointer + tk * B * H + r0 * H)
                     }
                 }
             }
@@ -173,10 +205,7 @@ final class DirectionPass {
     static func project(_ kind: CellKind, _ w: DirectionWeights, _ x: UnsafePointer<Float>, rows: Int,
                         into gx: UnsafeMutablePointer<Float>, _ be: any Backend) {
         let (GH, F) = (w.wIh.shape[0], w.wIh.shape[1])
-        if let bIh = w.bIh {
-            let bias = Tensor(uninitialized: [GH], on: be)
-            bias.assign(bIh)
-            if kind != .gru, let bHh = w.bHh { be.axpy(GH, 1, bHh.pointer, bias.pointer) }
+        if let bias = projectionBias(kind, w, be) {
             be.broadcastRows(bias.pointer, rows: rows, cols: GH, gx)
         } else {
             be.fill(gx, rows * GH, 0)
@@ -185,8 +214,19 @@ final class DirectionPass {
                 b: w.wIh.pointer, ldb: F, beta: 1, c: gx, ldc: GH)
     }
 
+    /// The bias of the input projection [G·H]: b_ih (+ b_hh for RNN and LSTM); nil without biases.
+    static func projectionBias(_ kind: CellKind, _ w: DirectionWeights, _ be: any Backend) -> Tensor? {
+        guard let bIh = w.bIh else { return nil }
+        let bias = Tensor(uninitialized: [bIh.count], on: be)
+        bias.assign(bIh)
+        if kind != .gru, let bHh = w.bHh { be.axpy(bias.count, 1, bHh.pointer, bias.pointer) }
+        return bias
+    }
+
     /// Row ranges of the batch to run on separate threads (the backend's policy).
-    static func rowParts(_ B: Int, _ be: any Backend) -> [(Int, Int)] { be.batchParts(B) }
+    static func rowParts(_ B: Int, hidden H: Int, gates: Int, _ be: any Backend) -> [(Int, Int)] {
+        be.batchParts(B, depth: H, columns: gates * H)
+    }
 
     /// h_T [B, H] (each row's own last state).
     var lastHidden: UnsafePointer<Float> { UnsafePointer(hs.pointer + T * B * H) }
@@ -200,6 +240,7 @@ final class DirectionPass {
     func backward(dY: UnsafePointer<Float>?, dhN: UnsafePointer<Float>?, dcN: UnsafePointer<Float>?, inputGrad: Bool = true)
         -> (dx: Tensor?, dh0: Tensor, dc0: Tensor?) {
         guard let xd else { preconditionFailure("a pass over an input table has no backward") }
+        precondition(keepsActivations, "a pass that kept no activations has no backward")
         let (T, B, F, H, G) = (self.T, self.B, self.F, self.H, kind.gates)
         let GH = G * H
         let dyd: Tensor? = dY.map { dY in
@@ -218,7 +259,7 @@ final class DirectionPass {
         let whh: Tensor? = be.prefersPreparedRight(m: B, n: H, k: GH, uses: T) ? Tensor(uninitialized: [GH, H], on: be) : nil
         if let whh { be.prepareRight(w.wHh.pointer, k: GH, n: H, transposed: false, into: whh.pointer) }
 
-        let parts = Self.rowParts(B, be)
+        let parts = Self.rowParts(B, hidden: H, gates: G, be)
         lengths.withOptionalPointer { lenAll in
             parallel(parts.count, be) { part in
                 let (r0, r1) = parts[part]

@@ -137,11 +137,17 @@ public class RecurrentLayer: Module {
         let y = Tensor(zeros: [T, B, D * H], on: be)
         var passes = [DirectionPass?](repeating: nil, count: D)
         let kind = self.kind, dirWeights = weights[l]
+        // what the tape would record (ids: inference, nothing), and whether it will: the
+        // activations of every step are kept only then (isRecording is this thread's)
+        var inputs = [Tensor]()
+        if case .features(let x) = input[0] { inputs = [x] + h0.compactMap { $0 } + c0.compactMap { $0 } + dirWeights.flatMap(\.all) }
+        let keep = Autograd.isRecording && inputs.contains { $0.requiresGrad }
         passes.withUnsafeMutableBufferPointer { slots in
             nonisolated(unsafe) let slots = slots
             parallel(D, be) { d in
                 slots[d] = DirectionPass(kind: kind, weights: dirWeights[d], x: input[d], lengths: lengths, reverse: d == 1,
-                                         h0: h0[d], c0: c0[d], directions: D, direction: d, output: y.pointer)
+                                         h0: h0[d], c0: c0[d], directions: D, direction: d, output: y.pointer,
+                                         keepActivations: keep)
             }
         }
         let done = passes.map { $0! }
@@ -151,8 +157,8 @@ public class RecurrentLayer: Module {
             be.copy(p.lastHidden, hN.pointer + d * B * H, B * H)
             if let cN, let c = p.lastCell { be.copy(c, cN.pointer + d * B * H, B * H) }
         }
-        guard case .features(let x) = input[0] else { return (y, hN, cN) }  // ids: inference, nothing to record
-        let inputs = [x] + h0.compactMap { $0 } + c0.compactMap { $0 } + dirWeights.flatMap(\.all)
+        guard keep else { return (y, hN, cN) }
+        let x = inputs[0]
         let outputs = [y, hN] + (cN.map { [$0] } ?? [])
         if Autograd.record(inputs, y, backward: {
             if y.grad == nil && hN.grad == nil && cN?.grad == nil { return }
