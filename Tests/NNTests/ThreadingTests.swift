@@ -7,7 +7,7 @@ import Tensor
 /// one; inference (no tape, no kept activations) gives the same outputs.
 @Suite("Threaded recurrences", .serialized)
 struct ThreadingTests {
-    func run(_ kind: CellKind, threads: Int, lengths: [Int]?, hidden: Int = 20) throws -> [[Float]] {
+    func run(_ kind: CellKind, threads: Int, lengths: [Int]?, hidden: Int = 20, features: Int = 3, batch: Int = 9) throws -> [[Float]] {
         let cpu = CPUBackend.shared
         let saved = cpu.threads
         cpu.threads = threads
@@ -15,11 +15,11 @@ struct ThreadingTests {
         var rng = RandomSource(seed: 11)
         let layer: RecurrentLayer
         switch kind {
-        case .gru: layer = GRU(inputSize: 3, hiddenSize: hidden, numLayers: 2, batchFirst: true, rng: &rng)
-        case .lstm: layer = LSTM(inputSize: 3, hiddenSize: hidden, numLayers: 2, batchFirst: true, rng: &rng)
-        default: layer = RNN(inputSize: 3, hiddenSize: hidden, numLayers: 2, batchFirst: true, rng: &rng)
+        case .gru: layer = GRU(inputSize: features, hiddenSize: hidden, numLayers: 2, batchFirst: true, rng: &rng)
+        case .lstm: layer = LSTM(inputSize: features, hiddenSize: hidden, numLayers: 2, batchFirst: true, rng: &rng)
+        default: layer = RNN(inputSize: features, hiddenSize: hidden, numLayers: 2, batchFirst: true, rng: &rng)
         }
-        let x = Tensor.normal([9, 7, 3], rng: &rng, requiresGrad: true)
+        let x = Tensor.normal([batch, 7, features], rng: &rng, requiresGrad: true)
         let (o, h, _) = try layer.forward(x, lengths: lengths)
         let (oi, hi, _) = try noGrad { try layer.forward(x, lengths: lengths) }
         #expect(oi.values == o.values && hi.values == h.values, "inference differs from the recorded forward")
@@ -47,6 +47,21 @@ struct ThreadingTests {
             let two = try run(kind, threads: 2, lengths: lengths, hidden: hidden)
             for (a, b) in zip(one, two) {
                 #expect(mismatch(a, b, rtol: 1e-5, atol: 1e-6) <= 0, "\(kind) lengths \(String(describing: lengths))")
+            }
+        }
+    }
+
+    /// 20 rows of 28 features: two threads project each step's rows in the time loop,
+    /// one thread projects every step up front. The sums run in another order (the
+    /// tanh RNN's gradients move by up to 2e-6), hence atol 1e-5.
+    @Test(arguments: [CellKind.rnnTanh, .gru, .lstm])
+    func stepwiseProjectionSameAsUpFront(kind: CellKind) throws {
+        #expect(CPUBackend.shared.batchParts(20, depth: 160, columns: kind.gates * 160).count == 2)
+        for lengths in [nil, [7, 7, 7, 6, 6, 6, 5, 5, 5, 4, 4, 3, 3, 3, 2, 2, 2, 1, 1, 1]] as [[Int]?] {
+            let one = try run(kind, threads: 1, lengths: lengths, hidden: 160, features: 28, batch: 20)
+            let two = try run(kind, threads: 2, lengths: lengths, hidden: 160, features: 28, batch: 20)
+            for (a, b) in zip(one, two) {
+                #expect(mismatch(a, b, rtol: 1e-5, atol: 1e-5) <= 0, "\(kind) lengths \(String(describing: lengths))")
             }
         }
     }

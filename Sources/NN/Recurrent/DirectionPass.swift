@@ -93,11 +93,19 @@ final class DirectionPass {
             active = [Int](repeating: B, count: T)
         }
 
+        // Rows of the batch are independent: the backend may split them across threads,
+        // each running the whole time loop on its own rows (no per-step barrier).
+        let parts = Self.rowParts(B, hidden: H, gates: G, be)
+
         // Input projections: gx[T·B, G·H] = xd · W_ihᵀ + biases for every step up front;
-        // or, where the backend prefers small products against a prepared W_ihᵀ [F, G·H],
-        // step by step inside the time loop, each thread projecting its own rows into
-        // its part of a one-step block gx [B, G·H] that stays in cache (no pass over a
-        // [T·B, G·H] array, which for a small F costs more than the product).
+        // or, for a few features (F ≤ 64) on a backend that prefers small products
+        // against a prepared W_ihᵀ [F, G·H] and splits the batch, step by step inside the
+        // time loop, each thread projecting its own rows into its part of a one-step
+        // block gx [B, G·H] that stays in cache. With so few multiply-adds per element,
+        // the up-front product costs its pass over the [T·B, G·H] array more than its
+        // arithmetic (lstm-mnist inference +5 %); with more features it is the faster
+        // one, and with a step's product under 32 K multiply-adds a thread (rnn4: 256)
+        // the two calls a step cost more than the pass (rnn4 inference −30 %).
         let gx: Tensor
         var stepwise: (wihT: Tensor, bias: Tensor?)? = nil
         switch input {
@@ -109,7 +117,8 @@ final class DirectionPass {
             } else {
                 xd = x
             }
-            if be.prefersPreparedRight(m: B, n: GH, k: F, uses: T) {
+            if F <= 64 && parts.count > 1 && B / parts.count * F * GH >= 1 << 15
+                && be.prefersPreparedRight(m: B, n: GH, k: F, uses: T) {
                 let wihT = Tensor(uninitialized: [F, GH], on: be)
                 be.prepareRight(w.wIh.pointer, k: F, n: GH, transposed: true, into: wihT.pointer)
                 stepwise = (wihT, Self.projectionBias(kind, w, be))
@@ -151,9 +160,6 @@ final class DirectionPass {
         ghn = kind == .gru ? Tensor(uninitialized: [kept * B, H], on: be) : nil
         let gh = kind == .gru ? Tensor(uninitialized: [B, GH], on: be) : nil
 
-        // Rows of the batch are independent: split them across threads, each
-        // running the whole time loop on its own rows (no per-step barrier).
-        let parts = Self.rowParts(B, hidden: H, gates: G, be)
         lengths.withOptionalPointer { lenAll in
             parallel(parts.count, be) { part in
                 let (r0, r1) = parts[part]
