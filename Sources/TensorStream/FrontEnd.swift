@@ -16,6 +16,10 @@ public enum FrontEnd {
         "vocab", "classes",
     ]
 
+    /// Fields added after streams were first made, whose absence means what their
+    /// value `none` says (a stream from before MFCCs is not MFCC).
+    public static let laterFields: Set = ["mfcc"]
+
     /// Fields of a wav2seq stream that `wav2seq --like` takes from a model.
     public static let audioFields = ["sample_rate", "mel_bands", "mfcc", "win", "hop", "mel_scale", "fmin", "fmax", "cmvn",
                                      "trim_db", "length", "align"]
@@ -24,14 +28,15 @@ public enum FrontEnd {
     /// data meta, or a training stream's meta), as "FIELD: the stream's …, the
     /// model's …", or nil when it agrees. Every compared field the model has must have
     /// the same value in the stream, except `classes`, which an unlabelled stream may
-    /// lack. Fields the model lacks (a checkpoint made before they were recorded) are
-    /// not compared.
+    /// lack, and a later field (`laterFields`) that the model has as `none`, which a
+    /// stream made before it lacks. Fields the model lacks (a checkpoint made before
+    /// they were recorded) are not compared.
     public static func difference(model: [String: String], stream: [String: String],
                                   modelName: String = "model's") -> String? {
         for key in fields {
             guard let want = model[key] else { continue }
             guard let got = stream[key] else {
-                if key == "classes" { continue }
+                if key == "classes" || (laterFields.contains(key) && want == "none") { continue }
                 return "\(key): the stream has none, the \(modelName) is \(shown(key, want))"
             }
             if got == want { continue }

@@ -85,6 +85,18 @@ struct StreamTests {
         }
     }
 
+    @Test func frontEndComparesTheMFCCField() {
+        let model = ["sample_rate": "8000", "mel_bands": "40", "mfcc": "none", "features": "40"]
+        var old = model
+        old["mfcc"] = nil                                   // a log-mel stream from before MFCCs
+        #expect(FrontEnd.difference(model: model, stream: old) == nil)
+        var mfcc = model
+        mfcc["mfcc"] = "20"; mfcc["features"] = "20"
+        #expect(FrontEnd.difference(model: model, stream: mfcc)?.hasPrefix("mfcc:") == true)
+        #expect(FrontEnd.difference(model: mfcc, stream: old)?.hasPrefix("mfcc: the stream has none") == true)
+        #expect(FrontEnd.difference(model: old, stream: mfcc)?.hasPrefix("features:") == true)  // an old model: its features differ
+    }
+
     @Test func streamMustStartWithMeta() {
         #expect { try readAll(encode(Array(sampleStream().dropFirst()))) } throws: { e in
             "\(e)".contains("starts with a meta record")
