@@ -88,7 +88,7 @@ struct AudioSettings {
         guard Shaping.Alignment(rawValue: align) != nil else { throw ValidationError("--align must be start or center") }
         guard MelScale(rawValue: melScale) != nil else { throw ValidationError("--mel-scale must be htk or slaney") }
         if let mel, mel < 1 || mel > 4096 { throw ValidationError("--mel must be between 1 and 4096") }
-        if let mfcc, !(1...(mel ?? 0)).contains(mfcc) {
+        if let mfcc, mfcc < 1 || mfcc > (mel ?? 0) {
             throw ValidationError("--mfcc must be between 1 and the number of mel bands (\(mel ?? 0))")
         }
         guard fmin.isFinite, fmin >= 0, fmin < Double(rate) / 2 else { throw ValidationError("--fmin must be between 0 and --rate / 2") }
