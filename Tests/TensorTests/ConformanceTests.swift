@@ -85,9 +85,9 @@ struct ConformanceTests {
     }
 
     /// `prepareRight` from both sources, then `gemmPrepared` accumulating into C: shapes
-    /// narrower than a panel, a whole number of panels, a ragged last panel, and one
-    /// large enough to be split across threads.
-    @Test(arguments: [(1, 1, 1), (3, 5, 7), (16, 128, 64), (9, 200, 33), (16, 1024, 64)])
+    /// narrower than a panel, a whole number of panels, a ragged last panel, and ones
+    /// large enough to be prepared and multiplied by two threads (whole panels; ragged).
+    @Test(arguments: [(1, 1, 1), (3, 5, 7), (16, 128, 64), (9, 200, 33), (16, 1024, 64), (8, 1100, 96)])
     func gemmPrepared(_ shape: (Int, Int, Int)) {
         let (m, n, k) = shape
         for be in Self.backends {

@@ -207,17 +207,28 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// and contiguous: the kernel's 64 × 64 block of B is then 16 KB in a row instead of
     /// 64 rows a row stride apart, which with a stride of 4 KB all fall in the same
     /// few L1 sets and evict each other (16 × 256 × 1024: 72 → 95 GFLOP/s a core).
+    ///
+    /// Large operands are prepared by two threads, each the half of the panels that
+    /// `gemmPrepared` gives the same thread, so each core's half arrives in its own cache.
     public func prepareRight(_ b: UnsafePointer<Float>, k: Int, n: Int, transposed: Bool, into: UnsafeMutablePointer<Float>) {
-        let p = Self.panel
-        if transposed {
-            // W [n, k] is already a stack of [64, k] blocks: transposing each gives its panel.
-            transpose(b, batch: n / p, rows: p, cols: k, into)
-            if n % p != 0 { transpose(b + n / p * p * k, batch: 1, rows: n % p, cols: k, into + n / p * p * k) }
-        } else {
-            for j in stride(from: 0, to: n, by: p) {
-                let w = min(p, n - j), panel = into + j * k
-                for r in 0..<k { (panel + r * w).update(from: b + r * n + j, count: w) }
+        let p = Self.panel, panels = (n + p - 1) / p
+        /// Panels [from, to): W [n, k] is a stack of [64, k] blocks when transposed, and
+        /// transposing each gives its panel; else each panel is 64 columns of B's rows.
+        func run(_ from: Int, _ to: Int) {
+            for q in from..<to {
+                let j = q * p, w = min(p, n - j), panel = into + j * k
+                if transposed {
+                    rk_transpose(Int32(w), Int32(k), b + j * k, panel)
+                } else {
+                    for r in 0..<k { (panel + r * w).update(from: b + r * n + j, count: w) }
+                }
             }
+        }
+        if n * k >= Self.parallelMemoryFloats && panels >= 2 && threads > 1 && rk_parallel_depth() == 0 {
+            let half = (panels + 1) / 2
+            parallelFor(2) { i in i == 0 ? run(0, half) : run(half, panels) }
+        } else {
+            run(0, panels)
         }
     }
 
