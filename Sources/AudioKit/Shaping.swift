@@ -34,12 +34,14 @@ public enum Shaping {
     /// The part of `x` that holds the voice, for real recordings with noise and hum around
     /// it: an energy voice-activity trim that sets its threshold from the clip itself.
     ///
-    /// Frames of `frameMs` every `hopMs` get their energy in dB. The noise floor is the level
-    /// of a steady stretch at an edge of the clip: its first or last 200 ms within 5 dB and
-    /// at least 15 dB under the loudest frame (noise or hum before or after the voice). With
-    /// a floor, a frame is voice when it is louder than both `peak − 40 dB` and `floor + 6
-    /// dB`, so steady noise or hum is left out however loud it is; without one (a clean or
-    /// already trimmed clip), when it is louder than `peak − 40 dB`, as the 40 dB trim does. The
+    /// Frames of `frameMs` every `hopMs` get their energy in dB. The noise is a steady
+    /// stretch at an edge of the clip: its first or last 200 ms within 5 dB and its median at
+    /// least 15 dB under the loudest frame (noise or hum before or after the voice). With
+    /// such a stretch, a frame is voice when it is louder than both `peak − 40 dB` and the
+    /// stretch's loudest frame + 1.5 dB, so steady noise or hum is left out however loud it
+    /// is, while a quiet consonant just above it (the s of "six" from a soft voice) stays;
+    /// without one (a clean or already trimmed clip), when it is louder than `peak − 40 dB`,
+    /// as the 40 dB trim does. The
     /// range runs from the centre of the first voiced frame to that of the last, widened
     /// by `hangoverMs` at each end, within the clip.
     public static func voiceRange(_ x: [Float], sampleRate: Int, frameMs: Double = 20, hopMs: Double = 5,
@@ -53,13 +55,13 @@ public enum Shaping {
         // as the s of "six"); a clip that starts and ends with its voice (a clean or already
         // trimmed one) has none, and keeps peak − 40
         let edge = max(1, Int(0.2 * Double(sampleRate) / Double(hop)))
-        func steadyLevel(_ frames: ArraySlice<Double>) -> Double? {
+        // the loudest frame of such a stretch: the noise's own ceiling, which voice must pass
+        func steadyCeiling(_ frames: ArraySlice<Double>) -> Double? {
             guard frames.count >= edge, let lo = frames.min(), let hi = frames.max(), hi - lo <= 5 else { return nil }
-            let level = frames.sorted()[frames.count / 2]
-            return level <= peak - 15 ? level : nil
+            return frames.sorted()[frames.count / 2] <= peak - 15 ? hi : nil
         }
-        let floor = [steadyLevel(db.prefix(edge)), steadyLevel(db.suffix(edge))].compactMap { $0 }.max()
-        let threshold = floor.map { max(peak - 40, $0 + 6) } ?? peak - 40
+        let ceiling = [steadyCeiling(db.prefix(edge)), steadyCeiling(db.suffix(edge))].compactMap { $0 }.max()
+        let threshold = ceiling.map { max(peak - 40, $0 + 1.5) } ?? peak - 40
         guard let first = db.firstIndex(where: { $0 >= threshold }), let last = db.lastIndex(where: { $0 >= threshold }) else {
             return 0..<n
         }

@@ -46,6 +46,20 @@ struct RobustnessTests {
         #expect(abs(b.lowerBound - a.lowerBound) <= 160 && abs(b.upperBound - a.upperBound) <= 160, "\(b) vs \(a)")
     }
 
+    /// A soft fricative before the word, 4 dB above noise at −50 dBFS (the s of "six" from a
+    /// soft voice, sampled at 8 kHz, is this quiet): the trim keeps it, as it keeps it
+    /// without the noise, and still leaves the noise out.
+    @Test func voiceTrimKeepsAQuietConsonantAboveTheNoise() {
+        let w = Self.word(), pad = 4000, hiss = 800   // 0.1 s of hiss at −46 dBFS
+        let s = Self.noise(hiss, rms: pow(10, -46 / 20), seed: 9)
+        let noisy = Self.noise(pad, rms: pow(10, -50 / 20), seed: 1) + s + w + Self.noise(pad, rms: pow(10, -50 / 20), seed: 2)
+        let r = Shaping.voiceRange(noisy, sampleRate: 8000)
+        #expect(abs(r.lowerBound - pad) <= 120, "\(r): the hiss starts at \(pad)")
+        #expect(abs(r.upperBound - (pad + hiss + w.count)) <= 600, "\(r)")
+        let clean = Shaping.voiceRange(s + w, sampleRate: 8000)
+        #expect(clean.lowerBound <= 80, "\(clean)")
+    }
+
     @Test func vtlpWarpIsMonotonicAndKeepsTheEnds() {
         for warp in [0.85, 0.95, 1.05, 1.2] {
             var previous = -1.0
