@@ -209,7 +209,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// few L1 sets and evict each other (16 × 256 × 1024: 72 → 95 GFLOP/s a core).
     ///
     /// Large operands are prepared by two threads, each the half of the panels that
-    /// `gemmPrepared` gives the same thread, so each core's half arrives in its own cache.
+    /// `gemmPrepared` gives the same thread (`forPanelHalves`), so each core's half arrives
+    /// in its own cache.
     public func prepareRight(_ b: UnsafePointer<Float>, k: Int, n: Int, transposed: Bool, into: UnsafeMutablePointer<Float>) {
         let p = Self.panel, panels = (n + p - 1) / p
         /// Panels [from, to): W [n, k] is a stack of [64, k] blocks when transposed, and
@@ -224,12 +225,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 }
             }
         }
-        if n * k >= Self.parallelMemoryFloats && panels >= 2 && threads > 1 && rk_parallel_depth() == 0 {
-            let half = (panels + 1) / 2
-            parallelFor(2) { i in i == 0 ? run(0, half) : run(half, panels) }
-        } else {
-            run(0, panels)
-        }
+        forPanelHalves(panels, split: n * k >= Self.parallelMemoryFloats, run)
     }
 
     public func gemmPrepared(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
@@ -243,7 +239,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 rk_gemm_nn_acc(Int32(m), Int32(w), Int32(k), a, Int32(lda), b + j * k, Int32(w), c + j, Int32(ldc))
             }
         }
-        if m * n * k >= parallelGemmLimit && panels >= 2 && threads > 1 && rk_parallel_depth() == 0 {
+        forPanelHalves(panels, split: m * n * k >= parallelGemmLimit, run)
+    }
+
+    /// `run(from, to)` over panels [0, panels): when `split` (and there are two panels and
+    /// threads to spare), the first half on one thread and the rest on the other — the same
+    /// halves for `prepareRight` and `gemmPrepared`, so each core multiplies by the panels
+    /// it prepared.
+    private func forPanelHalves(_ panels: Int, split: Bool, _ run: (Int, Int) -> Void) {
+        if split && panels >= 2 && threads > 1 && rk_parallel_depth() == 0 {
             let half = (panels + 1) / 2
             parallelFor(2) { i in i == 0 ? run(0, half) : run(half, panels) }
         } else {
