@@ -42,7 +42,7 @@ public class RecurrentCell: Module {
         let pass = DirectionPass(kind: kind, weights: weights, x: .features(seq), lengths: nil, reverse: false,
                                  h0: h, c0: c, directions: 1, direction: 0, output: out.pointer)
         let cOut: Tensor? = kind == .lstm ? Tensor(uninitialized: [B, H], on: be) : nil
-        if let cOut, let last = pass.lastCell { be.copy(last, cOut.pointer, B * H) }
+        if let cOut { pass.copyLastCell(into: cOut.pointer) }
         let inputs = [seq] + [h, c].compactMap { $0 } + weights.all
         if Autograd.record(inputs, out, backward: {
             if out.grad == nil && cOut?.grad == nil { return }

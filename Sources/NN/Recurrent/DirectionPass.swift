@@ -8,8 +8,15 @@ import Tensor
 /// reverse direction it starts at its own last step len[b]−1. Padded steps
 /// leave the state unchanged and receive no gradient; their outputs are zero.
 ///
+/// Inside, the batch's rows run longest first (`order`, as PyTorch's
+/// `pack_padded_sequence(enforce_sorted: false)` sorts them), and the per-step
+/// arrays are packed as its `PackedSequence` is: step t holds only its `active[t]`
+/// running rows, from row `rowStart[t]` of an [N, ·] array (N = Σ lengths), so the
+/// all-steps products skip the padding (names-bigru: N is 60 % of T·B). The step
+/// kernels see only the running rows; the finished ones' state is carried here.
+///
 /// Work per pass, as cuDNN does it: one product for the input projection of
-/// every step ([T·B, F] × [F, G·H]), then per step one [B, H] × [H, G·H]
+/// every step ([N, F] × [F, G·H]), then per step one [B, H] × [H, G·H]
 /// product and one fused gate kernel. Backward mirrors it: per step one gate
 /// kernel and one [B, G·H] × [G·H, H] product, then the weight gradients of
 /// all steps as two large products.
@@ -24,22 +31,31 @@ final class DirectionPass {
     let kind: CellKind
     let w: DirectionWeights
     let T: Int, B: Int, F: Int, H: Int
-    let lengths: [Int32]?
+    /// The batch row that runs k-th (longest first; nil: the batch's own order).
+    let order: [Int32]?
+    /// The inverse: where batch row b runs (nil with `order`).
+    let rank: [Int32]?
     /// For row i = t·B + b of the direction's time order: the input row it reads.
     let xRow: [Int32]?
     /// For row i = t·B + b of the direction's time order: the output row it
     /// writes, or −1 on padding.
     let yRow: [Int32]
-    /// Rows active at step t (a prefix when lengths are sorted descending).
+    /// Rows running at step t: the first `active[t]` in run order.
     let active: [Int]
+    /// First row of step t in the per-step arrays (gx, acts, ghn, dG): Σ active[<t];
+    /// `rowStart[T]` = N, their row count.
+    let rowStart: [Int]
+    /// For packed row i of step t: the row t·B + k of the state array `hs` it pairs
+    /// with (nil when N = T·B: the same row).
+    let stateRow: [Int32]?
     let be: any Backend
 
     // saved for backward
-    let xd: Tensor?         // [T·B, F], x in the direction's time order (nil: read from a table)
-    let hs: Tensor          // [(T+1)·B, H], h_0 … h_T
+    let xd: Tensor?         // [N, F], x in the direction's time order, packed (nil: read from a table)
+    let hs: Tensor          // [(T+1)·B, H], h_0 … h_T, every row at every step, in run order
     let cs: Tensor?         // [(T+1)·B, H], LSTM cells
-    let acts: Tensor?       // [T·B, G·H] gate activations (GRU, LSTM); [B, G·H], each step's, without backward
-    let ghn: Tensor?        // [T·B, H] W_hn h + b_hn (GRU); [B, H] without backward
+    let acts: Tensor?       // [N, G·H] gate activations (GRU, LSTM); [B, G·H], each step's, without backward
+    let ghn: Tensor?        // [N, H] W_hn h + b_hn (GRU); [B, H] without backward
     /// Whether the activations of every step are kept for `backward`.
     let keepsActivations: Bool
 
@@ -59,39 +75,42 @@ final class DirectionPass {
         case .ids(_, let steps, let batch, let table): (T, B, F, be) = (steps, batch, 0, table.backend)
         }
         H = weights.wHh.shape[1]
-        self.lengths = lengths
         let (T, B, F, H, G) = (self.T, self.B, self.F, self.H, kind.gates)
         let GH = G * H
 
-        // Row maps for reversal and padding.
-        var xRow: [Int32]? = nil
+        // The run order (longest first, ties in batch order), which rows run at each
+        // step, and where each step's rows start.
+        var order: [Int32]? = nil, rank: [Int32]? = nil
+        if let lengths, zip(lengths, lengths.dropFirst()).contains(where: { $0 < $1 }) {
+            let o = (0..<B).sorted { lengths[$0] != lengths[$1] ? lengths[$0] > lengths[$1] : $0 < $1 }
+            var r = [Int32](repeating: 0, count: B)
+            for (k, b) in o.enumerated() { r[b] = Int32(k) }
+            (order, rank) = (o.map(Int32.init), r)
+        }
+        (self.order, self.rank) = (order, rank)
+        let row = { (k: Int) in order.map { Int($0[k]) } ?? k }                 // batch row of run k
+        let len = { (k: Int) in lengths.map { Int($0[row(k)]) } ?? T }          // its length
+        let active = (0..<T).map { t in lengths == nil ? B : (0..<B).prefix { len($0) > t }.count }
+        var rowStart = [0]
+        for t in 0..<T { rowStart.append(rowStart[t] + active[t]) }
+        let N = rowStart[T]
+        (self.active, self.rowStart) = (active, rowStart)
+        stateRow = N == T * B ? nil : (0..<T).flatMap { t in (0..<active[t]).map { Int32(t * B + $0) } }
+
+        // Row maps for the run order, reversal and padding: packed row i (step t, run k)
+        // reads input row s·B + b, and state row t·B + k is output row s·B + b, where b is
+        // the batch row and s = t, or len−1−t in reverse.
+        var xMap = [Int32](repeating: 0, count: N)
         var yRow = [Int32](repeating: -1, count: T * B)
         for t in 0..<T {
-            for b in 0..<B {
-                let len = lengths.map { Int($0[b]) } ?? T
-                let i = t * B + b
-                guard t < len else { continue }
-                let src = reverse ? len - 1 - t : t
-                yRow[i] = Int32((src * B + b) * directions + direction)
+            for k in 0..<active[t] {
+                let s = reverse ? len(k) - 1 - t : t
+                xMap[rowStart[t] + k] = Int32(s * B + row(k))
+                yRow[t * B + k] = Int32((s * B + row(k)) * directions + direction)
             }
         }
-        if reverse {
-            var m = [Int32](repeating: 0, count: T * B)
-            for t in 0..<T {
-                for b in 0..<B {
-                    let len = lengths.map { Int($0[b]) } ?? T
-                    m[t * B + b] = Int32(t < len ? (len - 1 - t) * B + b : t * B + b)
-                }
-            }
-            xRow = m
-        }
-        self.xRow = xRow
-        self.yRow = yRow
-        if let lengths, zip(lengths, lengths.dropFirst()).allSatisfy({ $0 >= $1 }) {
-            active = (0..<T).map { t in lengths.prefix { Int($0) > t }.count }
-        } else {
-            active = [Int](repeating: B, count: T)
-        }
+        let xRow = reverse || order != nil || N < T * B ? xMap : nil
+        (self.xRow, self.yRow) = (xRow, yRow)
 
         // Rows of the batch are independent: the backend may split them across threads,
         // each running the whole time loop on its own rows (no per-step barrier).
@@ -112,7 +131,7 @@ final class DirectionPass {
         case .features(let x):
             let xd: Tensor
             if let xRow {
-                xd = Tensor(uninitialized: [T * B, F], on: be)
+                xd = Tensor(uninitialized: [N, F], on: be)
                 be.gatherBlocks(x.pointer, width: F, src: xRow, xd.pointer)
             } else {
                 xd = x
@@ -124,13 +143,13 @@ final class DirectionPass {
                 stepwise = (wihT, Self.projectionBias(kind, w, be))
                 gx = Tensor(uninitialized: [B, GH], on: be)
             } else {
-                gx = Tensor(uninitialized: [T * B, GH], on: be)
-                Self.project(kind, w, xd.pointer, rows: T * B, into: gx.pointer, be)
+                gx = Tensor(uninitialized: [N, GH], on: be)
+                Self.project(kind, w, xd.pointer, rows: N, into: gx.pointer, be)
             }
             self.xd = xd
         case .ids(let ids, _, _, let table):
             // gx row i = table[id of the input row that row i reads]
-            gx = Tensor(uninitialized: [T * B, GH], on: be)
+            gx = Tensor(uninitialized: [N, GH], on: be)
             be.gatherBlocks(table.pointer, width: GH, src: xRow.map { $0.map { ids[Int($0)] } } ?? ids, gx.pointer)
             xd = nil
         }
@@ -152,55 +171,60 @@ final class DirectionPass {
         // every step writes all B rows of its block (a finished row copies its state
         // forward), so only the initial block needs values
         hs = Tensor(uninitialized: [(T + 1) * B, H], on: be)
-        if let h0 { be.copy(h0.pointer, hs.pointer, B * H) } else { be.fill(hs.pointer, B * H, 0) }
+        Self.load(h0?.pointer, order, rows: B, width: H, into: hs.pointer, be)
         cs = kind == .lstm ? Tensor(uninitialized: [(T + 1) * B, H], on: be) : nil
-        if let cs { if let c0 { be.copy(c0.pointer, cs.pointer, B * H) } else { be.fill(cs.pointer, B * H, 0) } }
-        let kept = keepActivations ? T : 1   // steps whose activations are kept
-        acts = (kind == .gru || kind == .lstm) ? Tensor(uninitialized: [kept * B, GH], on: be) : nil
-        ghn = kind == .gru ? Tensor(uninitialized: [kept * B, H], on: be) : nil
+        if let cs { Self.load(c0?.pointer, order, rows: B, width: H, into: cs.pointer, be) }
+        let kept = keepActivations ? N : B   // rows of activations kept
+        acts = (kind == .gru || kind == .lstm) ? Tensor(uninitialized: [kept, GH], on: be) : nil
+        ghn = kind == .gru ? Tensor(uninitialized: [kept, H], on: be) : nil
         let gh = kind == .gru ? Tensor(uninitialized: [B, GH], on: be) : nil
 
-        lengths.withOptionalPointer { lenAll in
-            parallel(parts.count, be) { part in
+        parallel(parts.count, be) { part in
                 let (r0, r1) = parts[part]
                 let rows = r1 - r0
-                let len = lenAll.map { $0 + r0 }
                 for t in 0..<T {
-                    let tk = keepActivations ? t : 0   // block of acts and ghn this step writes
+                    // the kernels see this part's nb running rows; the finished ones keep their state
                     let nb = max(0, min(r1, active[t]) - r0)
+                    let i0 = rowStart[t] + r0                       // this part's first row in gx
+                    let ik = keepActivations ? i0 : r0              // … and in acts and ghn
                     let hPrev = hs.pointer + t * B * H + r0 * H, hNext = hs.pointer + (t + 1) * B * H + r0 * H
                     let g: UnsafeMutablePointer<Float>
                     if let (wihT, bias) = stepwise, let xd = self.xd {
                         // g[nb, G·H] = x_t[nb, F] · W_ihᵀ + biases (finished rows' g is not read)
                         g = gx.pointer + r0 * GH
                         if let bias { be.broadcastRows(bias.pointer, rows: nb, cols: GH, g) } else { be.fill(g, nb * GH, 0) }
-                        be.gemmPrepared(m: nb, n: GH, k: F, a: xd.pointer + (t * B + r0) * F, lda: F, prepared: wihT.pointer, c: g, ldc: GH)
+                        be.gemmPrepared(m: nb, n: GH, k: F, a: xd.pointer + i0 * F, lda: F, prepared: wihT.pointer, c: g, ldc: GH)
                     } else {
-                        g = gx.pointer + t * B * GH + r0 * GH
+                        g = gx.pointer + i0 * GH
                     }
                     switch kind {
                     case .rnnTanh, .rnnReLU:
                         hiddenProduct(nb, hPrev, g)
-                        be.rnnStep(batch: rows, hidden: H, relu: kind == .rnnReLU, lengths: len, t: t,
+                        be.rnnStep(batch: nb, hidden: H, relu: kind == .rnnReLU, lengths: nil, t: t,
                                    pre: g, hPrev: hPrev, h: hNext)
                     case .lstm:
                         guard let cs, let acts else { return }
                         hiddenProduct(nb, hPrev, g)
-                        be.lstmStep(batch: rows, hidden: H, lengths: len, t: t, pre: g, hPrev: hPrev,
+                        be.lstmStep(batch: nb, hidden: H, lengths: nil, t: t, pre: g, hPrev: hPrev,
                                     cPrev: cs.pointer + t * B * H + r0 * H, h: hNext,
-                                    c: cs.pointer + (t + 1) * B * H + r0 * H, acts: acts.pointer + tk * B * GH + r0 * GH)
+                                    c: cs.pointer + (t + 1) * B * H + r0 * H, acts: acts.pointer + ik * GH)
                     case .gru:
                         guard let gh, let acts, let ghn else { return }
                         let ghRows = gh.pointer + r0 * GH
                         if let bHh = w.bHh { be.broadcastRows(bHh.pointer, rows: nb, cols: GH, ghRows) }
                         else { be.fill(ghRows, nb * GH, 0) }
                         hiddenProduct(nb, hPrev, ghRows)
-                        be.gruStep(batch: rows, hidden: H, lengths: len, t: t, gx: g, gh: ghRows, hPrev: hPrev,
-                                   h: hNext, acts: acts.pointer + tk * B * GH + r0 * GH,
-                                   ghn: ghn.pointer + tk * B * H + r0 * H)
+                        be.gruStep(batch: nb, hidden: H, lengths: nil, t: t, gx: g, gh: ghRows, hPrev: hPrev,
+                                   h: hNext, acts: acts.pointer + ik * GH, ghn: ghn.pointer + ik * H)
+                    }
+                    if nb < rows {
+                        be.copy(hPrev + nb * H, hNext + nb * H, (rows - nb) * H)
+                        if let cs {
+                            be.copy(cs.pointer + t * B * H + (r0 + nb) * H, cs.pointer + (t + 1) * B * H + (r0 + nb) * H,
+                                    (rows - nb) * H)
+                        }
                     }
                 }
-            }
         }
         // y rows (padding rows of y stay as the caller zeroed them).
         be.scatterAddBlocks(hs.pointer + B * H, width: H, src: yRow, output)
@@ -234,10 +258,24 @@ final class DirectionPass {
         be.batchParts(B, depth: H, columns: gates * H)
     }
 
-    /// h_T [B, H] (each row's own last state).
-    var lastHidden: UnsafePointer<Float> { UnsafePointer(hs.pointer + T * B * H) }
-    /// c_T [B, H] (LSTM).
-    var lastCell: UnsafePointer<Float>? { cs.map { UnsafePointer($0.pointer + T * B * H) } }
+    /// Writes h_T [B, H] (each row's own last state) to `out`, in batch order.
+    func copyLastHidden(into out: UnsafeMutablePointer<Float>) {
+        Self.load(hs.pointer + T * B * H, rank, rows: B, width: H, into: out, be)
+    }
+    /// Writes c_T [B, H] to `out`, in batch order (LSTM; false for other cells).
+    @discardableResult
+    func copyLastCell(into out: UnsafeMutablePointer<Float>) -> Bool {
+        guard let cs else { return false }
+        Self.load(cs.pointer + T * B * H, rank, rows: B, width: H, into: out, be)
+        return true
+    }
+
+    /// out[i] = x[map[i]] for `rows` blocks of `width` (x itself without a map, zeros without x).
+    static func load(_ x: UnsafePointer<Float>?, _ map: [Int32]?, rows: Int, width: Int,
+                     into out: UnsafeMutablePointer<Float>, _ be: any Backend) {
+        guard let x else { be.fill(out, rows * width, 0); return }
+        if let map { be.gatherBlocks(x, width: width, src: map, out) } else { be.copy(x, out, rows * width) }
+    }
 
     /// Backward pass. dY: the output's gradient viewed as [rows, H] (nil: none);
     /// dhN, dcN [B, H] or nil. Accumulates into the weights' gradients and
@@ -247,53 +285,54 @@ final class DirectionPass {
         -> (dx: Tensor?, dh0: Tensor, dc0: Tensor?) {
         guard let xd else { preconditionFailure("a pass over an input table has no backward") }
         precondition(keepsActivations, "a pass that kept no activations has no backward")
-        let (T, B, F, H, G) = (self.T, self.B, self.F, self.H, kind.gates)
+        let (T, B, F, H, G, N) = (self.T, self.B, self.F, self.H, kind.gates, rowStart[T])
         let GH = G * H
         let dyd: Tensor? = dY.map { dY in
             let t = Tensor(uninitialized: [T * B, H], on: be)
             be.gatherBlocks(dY, width: H, src: yRow, t.pointer)
             return t
         }
-        let dhA = Tensor(zeros: [B, H], on: be), dhB = Tensor(uninitialized: [B, H], on: be)
-        if let dhN { be.copy(dhN, dhA.pointer, B * H) }
-        let dc: Tensor? = kind == .lstm ? Tensor(zeros: [B, H], on: be) : nil
-        if let dc, let dcN { be.copy(dcN, dc.pointer, B * H) }
-        let dgx = Tensor(uninitialized: [T * B, GH], on: be)
-        let dgh = kind == .gru ? Tensor(uninitialized: [T * B, GH], on: be) : dgx
+        let dhA = Tensor(uninitialized: [B, H], on: be), dhB = Tensor(uninitialized: [B, H], on: be)
+        Self.load(dhN, order, rows: B, width: H, into: dhA.pointer, be)
+        let dc: Tensor? = kind == .lstm ? Tensor(uninitialized: [B, H], on: be) : nil
+        if let dc { Self.load(dcN, order, rows: B, width: H, into: dc.pointer, be) }
+        let dgx = Tensor(uninitialized: [N, GH], on: be)
+        let dgh = kind == .gru ? Tensor(uninitialized: [N, GH], on: be) : dgx
 
         // W_hh [G·H, H] prepared for the per-step products dh_{t−1} += dG_h · W_hh.
         let whh: Tensor? = be.prefersPreparedRight(m: B, n: H, k: GH, uses: T) ? Tensor(uninitialized: [GH, H], on: be) : nil
         if let whh { be.prepareRight(w.wHh.pointer, k: GH, n: H, transposed: false, into: whh.pointer) }
 
         let parts = Self.rowParts(B, hidden: H, gates: G, be)
-        lengths.withOptionalPointer { lenAll in
-            parallel(parts.count, be) { part in
+        parallel(parts.count, be) { part in
                 let (r0, r1) = parts[part]
                 let rows = r1 - r0
-                let len = lenAll.map { $0 + r0 }
                 var dh = dhA.pointer + r0 * H, dhPrev = dhB.pointer + r0 * H
                 for t in stride(from: T - 1, through: 0, by: -1) {
                     let nb = max(0, min(r1, active[t]) - r0)
+                    let i0 = rowStart[t] + r0
                     if let dyd { be.axpy(rows * H, 1, dyd.pointer + t * B * H + r0 * H, dh) }
                     let hPrev = hs.pointer + t * B * H + r0 * H
-                    let dG = dgx.pointer + t * B * GH + r0 * GH
+                    let dG = dgx.pointer + i0 * GH
                     switch kind {
                     case .rnnTanh, .rnnReLU:
-                        be.rnnStepBackward(batch: rows, hidden: H, relu: kind == .rnnReLU, lengths: len, t: t,
+                        be.rnnStepBackward(batch: nb, hidden: H, relu: kind == .rnnReLU, lengths: nil, t: t,
                                            dh: dh, h: hs.pointer + (t + 1) * B * H + r0 * H, dPre: dG, dhPrev: dhPrev)
                     case .lstm:
                         guard let cs, let acts, let dc else { return }
-                        be.lstmStepBackward(batch: rows, hidden: H, lengths: len, t: t, dh: dh, dc: dc.pointer + r0 * H,
+                        be.lstmStepBackward(batch: nb, hidden: H, lengths: nil, t: t, dh: dh, dc: dc.pointer + r0 * H,
                                             cPrev: cs.pointer + t * B * H + r0 * H, c: cs.pointer + (t + 1) * B * H + r0 * H,
-                                            acts: acts.pointer + t * B * GH + r0 * GH, dPre: dG, dhPrev: dhPrev)
+                                            acts: acts.pointer + i0 * GH, dPre: dG, dhPrev: dhPrev)
                     case .gru:
                         guard let acts, let ghn else { return }
-                        be.gruStepBackward(batch: rows, hidden: H, lengths: len, t: t, dh: dh, hPrev: hPrev,
-                                           acts: acts.pointer + t * B * GH + r0 * GH, ghn: ghn.pointer + t * B * H + r0 * H,
-                                           dgx: dG, dgh: dgh.pointer + t * B * GH + r0 * GH, dhPrev: dhPrev)
+                        be.gruStepBackward(batch: nb, hidden: H, lengths: nil, t: t, dh: dh, hPrev: hPrev,
+                                           acts: acts.pointer + i0 * GH, ghn: ghn.pointer + i0 * H,
+                                           dgx: dG, dgh: dgh.pointer + i0 * GH, dhPrev: dhPrev)
                     }
+                    // a finished row's gradient passes through to the step before (its dc stays)
+                    if nb < rows { be.copy(dh + nb * H, dhPrev + nb * H, (rows - nb) * H) }
                     // dh_{t−1}[nb, H] += dG_h[nb, G·H] · W_hh[G·H, H]
-                    let dGh = dgh.pointer + t * B * GH + r0 * GH
+                    let dGh = dgh.pointer + i0 * GH
                     if let whh {
                         be.gemmPrepared(m: nb, n: H, k: GH, a: dGh, lda: GH, prepared: whh.pointer, c: dhPrev, ldc: H)
                     } else {
@@ -302,32 +341,43 @@ final class DirectionPass {
                     }
                     swap(&dh, &dhPrev)
                 }
-            }
         }
-        // After T swaps the latest gradient sits in dhA when T is even, else in dhB.
-        let dh = T % 2 == 0 ? dhA : dhB
+        // After T swaps the latest gradient sits in dhA when T is even, else in dhB; the
+        // gradients of h0 and c0 go back in batch order.
+        func inBatchOrder(_ g: Tensor) -> Tensor {
+            guard let rank else { return g }
+            let out = Tensor(uninitialized: [B, H], on: be)
+            be.gatherBlocks(g.pointer, width: H, src: rank, out.pointer)
+            return out
+        }
+        let dh = inBatchOrder(T % 2 == 0 ? dhA : dhB), dc0 = dc.map(inBatchOrder)
         // Weight gradients of all steps at once.
-        if w.wHh.requiresGrad {  // dW_hh[G·H, H] += dG_hᵀ · h_{0..T−1}
-            be.gemm(transA: true, transB: false, m: GH, n: H, k: T * B, alpha: 1, a: dgh.pointer, lda: GH,
-                    b: hs.pointer, ldb: H, beta: 1, c: w.wHh.gradBuffer(), ldc: H)
+        if w.wHh.requiresGrad {  // dW_hh[G·H, H] += dG_hᵀ · h_{0..T−1} (the running rows' states, packed)
+            var h = hs
+            if let stateRow {
+                h = Tensor(uninitialized: [N, H], on: be)
+                be.gatherBlocks(hs.pointer, width: H, src: stateRow, h.pointer)
+            }
+            be.gemm(transA: true, transB: false, m: GH, n: H, k: N, alpha: 1, a: dgh.pointer, lda: GH,
+                    b: h.pointer, ldb: H, beta: 1, c: w.wHh.gradBuffer(), ldc: H)
         }
-        if let bHh = w.bHh, bHh.requiresGrad { be.sumRows(dgh.pointer, rows: T * B, cols: GH, into: bHh.gradBuffer()) }
+        if let bHh = w.bHh, bHh.requiresGrad { be.sumRows(dgh.pointer, rows: N, cols: GH, into: bHh.gradBuffer()) }
         if w.wIh.requiresGrad {  // dW_ih[G·H, F] += dG_xᵀ · x
-            be.gemm(transA: true, transB: false, m: GH, n: F, k: T * B, alpha: 1, a: dgx.pointer, lda: GH,
+            be.gemm(transA: true, transB: false, m: GH, n: F, k: N, alpha: 1, a: dgx.pointer, lda: GH,
                     b: xd.pointer, ldb: F, beta: 1, c: w.wIh.gradBuffer(), ldc: F)
         }
-        if let bIh = w.bIh, bIh.requiresGrad { be.sumRows(dgx.pointer, rows: T * B, cols: GH, into: bIh.gradBuffer()) }
+        if let bIh = w.bIh, bIh.requiresGrad { be.sumRows(dgx.pointer, rows: N, cols: GH, into: bIh.gradBuffer()) }
         // dX[T·B, F] = dG_x · W_ih, back in input order.
-        guard inputGrad else { return (nil, dh, dc) }
-        let dxd = Tensor(uninitialized: [T * B, F], on: be)
-        be.gemm(transA: false, transB: false, m: T * B, n: F, k: GH, alpha: 1, a: dgx.pointer, lda: GH,
+        guard inputGrad else { return (nil, dh, dc0) }
+        let dxd = Tensor(uninitialized: [N, F], on: be)
+        be.gemm(transA: false, transB: false, m: N, n: F, k: GH, alpha: 1, a: dgx.pointer, lda: GH,
                 b: w.wIh.pointer, ldb: F, beta: 0, c: dxd.pointer, ldc: F)
         var dx = dxd
         if let xRow {
             dx = Tensor(zeros: [T * B, F], on: be)
             be.scatterAddBlocks(dxd.pointer, width: F, src: xRow, dx.pointer)
         }
-        return (dx, dh, dc)
+        return (dx, dh, dc0)
     }
 }
 
@@ -338,14 +388,4 @@ enum PassInput {
     /// ids [T·B] time-major (row t·B + b), and the input projection of every id,
     /// table [V, G·H] (`DirectionPass.project` of the embedding's rows)
     case ids([Int32], steps: Int, batch: Int, table: Tensor)
-}
-
-extension Optional where Wrapped == [Int32] {
-    /// Calls `body` with a pointer to the array's elements, or nil.
-    func withOptionalPointer<R>(_ body: (UnsafePointer<Int32>?) -> R) -> R {
-        switch self {
-        case .some(let a): return a.withUnsafeBufferPointer { body($0.baseAddress) }
-        case .none: return body(nil)
-        }
-    }
 }

@@ -154,8 +154,8 @@ public class RecurrentLayer: Module {
         let hN = Tensor(uninitialized: [D, B, H], on: be)
         let cN: Tensor? = kind == .lstm ? Tensor(uninitialized: [D, B, H], on: be) : nil
         for (d, p) in done.enumerated() {
-            be.copy(p.lastHidden, hN.pointer + d * B * H, B * H)
-            if let cN, let c = p.lastCell { be.copy(c, cN.pointer + d * B * H, B * H) }
+            p.copyLastHidden(into: hN.pointer + d * B * H)
+            if let cN { p.copyLastCell(into: cN.pointer + d * B * H) }
         }
         guard keep else { return (y, hN, cN) }
         let x = inputs[0]
