@@ -53,13 +53,20 @@ static inline float rk_tanhf_inl(float x) {
     return a < 0.625f ? small : big;
 }
 
+// y[n] = f(x[n]) element by element; y may be x itself (in place) but must not
+// otherwise overlap it. Said to the vectoriser, since its runtime overlap check
+// fails for y == x and would send every in-place call down the scalar loop
+// (the cross-entropy's exp over [rows, vocabulary]: 7 % of char-lstm training).
 RK_CLONES void rk_tanh(size_t n, const float *x, float *y) {
+#pragma clang loop vectorize(assume_safety)
     for (size_t i = 0; i < n; i++) y[i] = rk_tanhf_inl(x[i]);
 }
 RK_CLONES void rk_sigmoid(size_t n, const float *x, float *y) {
+#pragma clang loop vectorize(assume_safety)
     for (size_t i = 0; i < n; i++) y[i] = rk_sigmoidf_inl(x[i]);
 }
 RK_CLONES void rk_exp(size_t n, const float *x, float *y) {
+#pragma clang loop vectorize(assume_safety)
     for (size_t i = 0; i < n; i++) y[i] = rk_expf_inl(x[i]);
 }
 

@@ -83,6 +83,19 @@ public final class Tensor: @unchecked Sendable {
         }
     }
 
+    /// Adds `scale · g` (same shape) into `grad`. When there is none yet, `g` itself,
+    /// scaled in place, becomes it: no zero-filled buffer, no second pass. For a
+    /// backward step's own temporary, which it must not use afterwards.
+    public func accumulateGrad(consuming g: Tensor, scale: Float = 1) {
+        precondition(g.shape == shape && g.backend === backend, "gradient \(g.shape) for shape \(shape)")
+        if let grad {
+            backend.axpy(count, scale, g.pointer, grad.pointer)
+        } else {
+            if scale != 1 { backend.scale(count, scale, g.pointer) }
+            grad = g
+        }
+    }
+
     /// The gradient buffer, created zero-filled if missing, for kernels that accumulate into it.
     public func gradBuffer() -> UnsafeMutablePointer<Float> {
         if let grad { return grad.pointer }

@@ -20,7 +20,7 @@ public func crossEntropy(_ logits: Tensor, _ targets: [Int32], ignoreIndex: Int3
     let out = Tensor([loss], shape: [1], on: be)
     Autograd.record([logits], out) {
         guard let g = out.grad else { return }
-        be.axpy(n * c, g.item, dLogits.pointer, logits.gradBuffer())
+        logits.accumulateGrad(consuming: dLogits, scale: g.item)
     }
     return out
 }
