@@ -74,13 +74,47 @@ RK_CLONES void rk_exp(size_t n, const float *x, float *y) {
 
 typedef float rk_v16 __attribute__((vector_size(64), aligned(4)));
 
-// C[M,N] += A[M,K] · B[K,N], register-blocked: tiles of 4 rows × 64 columns
-// (16 vector accumulators) stream B's rows once per row tile. B is read in
+// The helpers below take and return 64-byte vectors; they are always inlined into
+// the clones, so the baseline clone's vector ABI never shows.
+#pragma clang diagnostic ignored "-Wpsabi"
+
+// One MR × 64 tile of C += A · B over k in [k0, k1): C [MR, 64] at C (stride ldc),
+// A's rows at A (stride lda), B's rows of 64 columns at B (stride ldb). MR × 4 vector
+// accumulators; each B vector loaded feeds MR multiply-adds.
+#define RK_NN_TILE(MR)                                                                              \
+    static inline __attribute__((always_inline)) void rk_nn_tile_##MR(int k0, int k1, const float *A, int lda, \
+                                                                       const float *B, int ldb, float *C, int ldc) { \
+        rk_v16 c[MR][4];                                                                            \
+        for (int i = 0; i < MR; i++)                                                                \
+            for (int j = 0; j < 4; j++) c[i][j] = *(const rk_v16 *)(C + (size_t)i * ldc + 16 * j);  \
+        for (int k = k0; k < k1; k++) {                                                             \
+            const float *b = B + (size_t)k * ldb;                                                   \
+            rk_v16 b0 = *(const rk_v16 *)b, b1 = *(const rk_v16 *)(b + 16);                         \
+            rk_v16 b2 = *(const rk_v16 *)(b + 32), b3 = *(const rk_v16 *)(b + 48);                  \
+            for (int i = 0; i < MR; i++) {                                                          \
+                float ai = A[(size_t)i * lda + k];                                                  \
+                c[i][0] += ai * b0; c[i][1] += ai * b1; c[i][2] += ai * b2; c[i][3] += ai * b3;     \
+            }                                                                                       \
+        }                                                                                           \
+        for (int i = 0; i < MR; i++)                                                                \
+            for (int j = 0; j < 4; j++) *(rk_v16 *)(C + (size_t)i * ldc + 16 * j) = c[i][j];        \
+    }
+RK_NN_TILE(5)
+RK_NN_TILE(4)
+RK_NN_TILE(3)
+RK_NN_TILE(2)
+RK_NN_TILE(1)
+
+// C[M,N] += A[M,K] · B[K,N], register-blocked: tiles of up to 5 rows × 64 columns
+// (up to 20 vector accumulators) stream B's rows once per row tile. B is read in
 // place (row-major), so a weight matrix prepared once serves every step. K is
 // taken 64 rows of B at a time, so the 64 × 64 panel (16 KB) stays in L1 for
 // every row tile after the first instead of coming from L2 for each (M × N × K =
-// 16 × 2048 × 512: 35 → 51 GFLOP/s a core on a Xeon). Each C element still adds
-// its products in order of k, so the result is the same to the bit.
+// 16 × 2048 × 512: 35 → 51 GFLOP/s a core on a Xeon). Rows go in tiles of 5 where
+// the rest divides by 5, else 4, and the last 1–3 together, so that no row runs
+// alone unless M is 1 (a one-row tile loads more than it multiplies; a thread's 15
+// rows of imdb-bilstm's batch of 30 were 3 tiles of 4 and 3 rows alone). Each C
+// element still adds its products in order of k, so the result is the same to the bit.
 #define RK_NN_KC 64
 RK_CLONES void rk_gemm_nn_acc(int M, int N, int K, const float *A, int lda,
                               const float *B, int ldb, float *C, int ldc) {
@@ -88,36 +122,18 @@ RK_CLONES void rk_gemm_nn_acc(int M, int N, int K, const float *A, int lda,
     for (; n0 + 64 <= N; n0 += 64) {
       for (int k0 = 0; k0 < K; k0 += RK_NN_KC) {
         const int k1 = K - k0 > RK_NN_KC ? k0 + RK_NN_KC : K;
-        int m0 = 0;
-        for (; m0 + 4 <= M; m0 += 4) {
-            rk_v16 c[4][4];
-            for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++) c[i][j] = *(const rk_v16 *)(C + (size_t)(m0 + i) * ldc + n0 + 16 * j);
-            const float *a0 = A + (size_t)m0 * lda;
-            for (int k = k0; k < k1; k++) {
-                const float *b = B + (size_t)k * ldb + n0;
-                rk_v16 b0 = *(const rk_v16 *)b, b1 = *(const rk_v16 *)(b + 16);
-                rk_v16 b2 = *(const rk_v16 *)(b + 32), b3 = *(const rk_v16 *)(b + 48);
-                for (int i = 0; i < 4; i++) {
-                    float ai = a0[(size_t)i * lda + k];
-                    c[i][0] += ai * b0; c[i][1] += ai * b1; c[i][2] += ai * b2; c[i][3] += ai * b3;
-                }
+        for (int m0 = 0; m0 < M;) {
+            const int rest = M - m0, mr = rest % 5 == 0 ? 5 : rest >= 4 ? 4 : rest;
+            const float *a = A + (size_t)m0 * lda, *b = B + n0;
+            float *c = C + (size_t)m0 * ldc + n0;
+            switch (mr) {
+            case 5: rk_nn_tile_5(k0, k1, a, lda, b, ldb, c, ldc); break;
+            case 4: rk_nn_tile_4(k0, k1, a, lda, b, ldb, c, ldc); break;
+            case 3: rk_nn_tile_3(k0, k1, a, lda, b, ldb, c, ldc); break;
+            case 2: rk_nn_tile_2(k0, k1, a, lda, b, ldb, c, ldc); break;
+            default: rk_nn_tile_1(k0, k1, a, lda, b, ldb, c, ldc); break;
             }
-            for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++) *(rk_v16 *)(C + (size_t)(m0 + i) * ldc + n0 + 16 * j) = c[i][j];
-        }
-        for (; m0 < M; m0++) {
-            rk_v16 c0 = *(const rk_v16 *)(C + (size_t)m0 * ldc + n0), c1 = *(const rk_v16 *)(C + (size_t)m0 * ldc + n0 + 16);
-            rk_v16 c2 = *(const rk_v16 *)(C + (size_t)m0 * ldc + n0 + 32), c3 = *(const rk_v16 *)(C + (size_t)m0 * ldc + n0 + 48);
-            const float *a = A + (size_t)m0 * lda;
-            for (int k = k0; k < k1; k++) {
-                const float *b = B + (size_t)k * ldb + n0;
-                float ak = a[k];
-                c0 += ak * *(const rk_v16 *)b; c1 += ak * *(const rk_v16 *)(b + 16);
-                c2 += ak * *(const rk_v16 *)(b + 32); c3 += ak * *(const rk_v16 *)(b + 48);
-            }
-            *(rk_v16 *)(C + (size_t)m0 * ldc + n0) = c0; *(rk_v16 *)(C + (size_t)m0 * ldc + n0 + 16) = c1;
-            *(rk_v16 *)(C + (size_t)m0 * ldc + n0 + 32) = c2; *(rk_v16 *)(C + (size_t)m0 * ldc + n0 + 48) = c3;
+            m0 += mr;
         }
       }
     }
@@ -177,10 +193,6 @@ RK_CLONES void rk_gemm_nn_acc(int M, int N, int K, const float *A, int lda,
 }
 
 // ---- small-M product with a transposed right side --------------------------
-
-// The helpers below take and return 64-byte vectors; they are always inlined into
-// the clones, so the baseline clone's vector ABI never shows.
-#pragma clang diagnostic ignored "-Wpsabi"
 
 // Sum of a vector's 16 lanes.
 static inline __attribute__((always_inline)) float rk_hsum16(rk_v16 v) {

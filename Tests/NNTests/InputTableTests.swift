@@ -20,6 +20,10 @@ struct InputTableTests {
         Case(kind: .gru, layers: 2, bidirectional: true, batchFirst: true, packed: true, state: false),
         Case(kind: .lstm, layers: 1, bidirectional: false, batchFirst: true, packed: false, state: true),
         Case(kind: .lstm, layers: 2, bidirectional: true, batchFirst: false, packed: true, state: true),
+        // one direction: the batch is split between two threads, and at the last step the
+        // second part has no running row
+        Case(kind: .gru, layers: 1, bidirectional: false, batchFirst: true, packed: true, state: true),
+        Case(kind: .lstm, layers: 2, bidirectional: false, batchFirst: false, packed: true, state: false),
     ]
 
     static func layer(_ c: Case, input: Int, hidden: Int, rng: inout RandomSource) -> RecurrentLayer {

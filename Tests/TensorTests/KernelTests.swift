@@ -32,8 +32,10 @@ struct KernelTests {
         #expect((0..<64).allSatisfy { flags[$0] == 1 })
     }
 
-    /// The small-matrix kernel and OpenBLAS agree on every layout the layers use.
-    @Test(arguments: [(1, 1, 1), (8, 16, 16), (8, 48, 16), (3, 7, 5), (30, 1024, 256), (64, 256, 64)])
+    /// The small-matrix kernel and OpenBLAS agree on every layout the layers use, and on
+    /// every row tiling (5s, 4s, a last 2 or 3; M = 15, 13, 6, 9, 7).
+    @Test(arguments: [(1, 1, 1), (8, 16, 16), (8, 48, 16), (3, 7, 5), (30, 1024, 256), (64, 256, 64),
+                      (15, 64, 256), (13, 80, 70), (6, 64, 64), (9, 128, 65), (7, 200, 33)])
     func gemmPathsAgree(m: Int, n: Int, k: Int) {
         var rng = RandomSource(seed: 1)
         let a = Tensor.normal([m, k], rng: &rng), b = Tensor.normal([k, n], rng: &rng)
