@@ -33,12 +33,12 @@ final class DirectionPass {
     let T: Int, B: Int, F: Int, H: Int
     /// The batch row that runs k-th (longest first; nil: the batch's own order).
     let order: [Int32]?
-    /// The inverse: where batch row b runs (nil with `order`).
+    /// The inverse: where batch row b runs (nil when `order` is).
     let rank: [Int32]?
-    /// For row i = t·B + b of the direction's time order: the input row it reads.
+    /// For packed row i (step t, run k): the input row it reads (nil: row i itself).
     let xRow: [Int32]?
-    /// For row i = t·B + b of the direction's time order: the output row it
-    /// writes, or −1 on padding.
+    /// For state row t·B + k (step t, run k): the output row it writes, or −1 on
+    /// padding.
     let yRow: [Int32]
     /// Rows running at step t: the first `active[t]` in run order.
     let active: [Int]
