@@ -47,6 +47,22 @@ struct KernelTests {
         for (x, y) in zip(c0.values, c1.values) { #expect(abs(x - y) <= 1e-4 * max(1, abs(y))) }
     }
 
+    /// The kernel's 256-bit variant (what CPUs with AVX2 but not AVX-512 run) gives the
+    /// 512-bit one's results to the bit: every row tiling (6s, then 1–5; 32-column tiles
+    /// for the last 1–2 rows), panels and the columns past them, strides wider than the data.
+    @Test(.enabled(if: rk_cpu_has_avx2_fma() != 0, "needs AVX2 and FMA"),
+          arguments: [(1, 64, 64), (2, 128, 100), (3, 64, 7), (7, 200, 33), (13, 1024, 256), (15, 64, 256),
+                      (16, 300, 100), (30, 1024, 256), (4, 20, 65)])
+    func avx2VariantIsExact(m: Int, n: Int, k: Int) {
+        var rng = RandomSource(seed: 5)
+        let (lda, ldb, ldc) = (k + 1, n + 3, n + 2)
+        let a = Tensor.normal([m, lda], rng: &rng), b = Tensor.normal([k, ldb], rng: &rng)
+        let c0 = Tensor.normal([m, ldc], rng: &rng), c1 = c0.detached()
+        rk_gemm_nn_acc_avx2(Int32(m), Int32(n), Int32(k), a.pointer, Int32(lda), b.pointer, Int32(ldb), c0.pointer, Int32(ldc))
+        rk_gemm_nn_acc_any(Int32(m), Int32(n), Int32(k), a.pointer, Int32(lda), b.pointer, Int32(ldb), c1.pointer, Int32(ldc))
+        #expect(c0.values == c1.values)
+    }
+
     /// The dot-product kernel for a few rows against a transposed right side agrees with
     /// OpenBLAS on every tile shape and tail (M%4, N%8, K%16), strides wider than the data,
     /// and through the backend with beta 0, 1 and 0.5 and the two-thread split.

@@ -27,6 +27,15 @@ static inline void rk_prefetch(const void *p) { __builtin_prefetch(p, 0, 0); }
 /// costs more than the arithmetic.
 void rk_gemm_nn_acc(int M, int N, int K, const float *A, int lda,
                     const float *B, int ldb, float *C, int ldc);
+/// The variants `rk_gemm_nn_acc` chooses between (exposed for tests): tiles for
+/// 256-bit vectors (call only where the CPU has AVX2 and FMA), and 512-bit ones
+/// (compiled for AVX-512, AVX2 and the baseline).
+void rk_gemm_nn_acc_avx2(int M, int N, int K, const float *A, int lda,
+                         const float *B, int ldb, float *C, int ldc);
+void rk_gemm_nn_acc_any(int M, int N, int K, const float *A, int lda,
+                        const float *B, int ldb, float *C, int ldc);
+/// Whether this CPU has AVX2 and FMA (for tests of `rk_gemm_nn_acc_avx2`).
+int rk_cpu_has_avx2_fma(void);
 
 /// C[M,N] += A[M,K] · B[N,K]ᵀ; leading dimensions lda, ldb, ldc.
 /// For products of a few rows (M up to ~16) with a weight matrix stored
