@@ -86,6 +86,11 @@ struct KernelTests {
         let c1 = c0.detached()
         rk_gemm_nt_acc(Int32(m), Int32(n), Int32(k), a.pointer, Int32(lda), b.pointer, Int32(ldb), c1.pointer, Int32(ldc))
         for (x, y) in zip(c1.values, want) { #expect(abs(x - y) <= 1e-4 * max(1, abs(y))) }
+        if rk_cpu_has_avx2_fma() != 0 {  // the 256-bit variant, what CPUs without AVX-512 run
+            let c2 = c0.detached()
+            rk_gemm_nt_acc_avx2(Int32(m), Int32(n), Int32(k), a.pointer, Int32(lda), b.pointer, Int32(ldb), c2.pointer, Int32(ldc))
+            for (x, y) in zip(c2.values, want) { #expect(abs(x - y) <= 1e-4 * max(1, abs(y)), "avx2") }
+        }
         for beta: Float in [0, 1, 0.5] {
             for limit in [Int.max, 1] {
                 let c2 = c0.detached(), c3 = c0.detached()

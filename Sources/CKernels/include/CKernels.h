@@ -42,6 +42,11 @@ int rk_cpu_has_avx2_fma(void);
 /// [out, in]: B is read in place, never packed.
 void rk_gemm_nt_acc(int M, int N, int K, const float *A, int lda,
                     const float *B, int ldb, float *C, int ldc);
+/// `rk_gemm_nt_acc`'s variants (exposed for tests), as for `rk_gemm_nn_acc`.
+void rk_gemm_nt_acc_avx2(int M, int N, int K, const float *A, int lda,
+                         const float *B, int ldb, float *C, int ldc);
+void rk_gemm_nt_acc_any(int M, int N, int K, const float *A, int lda,
+                        const float *B, int ldb, float *C, int ldc);
 
 /// y[cols, rows] = x[rows, cols]ᵀ
 void rk_transpose(int rows, int cols, const float *x, float *y);
