@@ -33,7 +33,10 @@ extension Tensor {
         backend.gatherBlocks(pointer, width: inner, src: src, out.pointer)
         Autograd.record([self], out) {
             guard let g = out.grad else { return }
-            self.backend.scatterAddBlocks(g.pointer, width: inner, src: src, self.gradBuffer())
+            self.accumulateGrad(rowsOf: g, width: inner, src: src) { (0..<outer * n).map { r in
+                let (o, j) = (r / n, r % n)
+                return j >= start && j < start + length ? Int32(o * length + j - start) : -1
+            } }
         }
         return out
     }
@@ -89,9 +92,25 @@ extension Tensor {
         backend.gatherBlocks(pointer, width: inner, src: src, out.pointer)
         Autograd.record([self], out) {
             guard let g = out.grad else { return }
-            self.backend.scatterAddBlocks(g.pointer, width: inner, src: src, self.gradBuffer())
+            // the inverse permutation is the same swap the other way
+            self.accumulateGrad(rowsOf: g, width: inner, src: src) { (0..<a * b).map { r in Int32((r % b) * a + r / b) } }
         }
         return out
+    }
+
+    /// Adds g's rows into this tensor's gradient where `src` took them from: row i of g
+    /// belongs to row src[i] of this tensor (viewed as [rows, width]), each row of this
+    /// tensor taking at most one. On first use the gradient is gathered whole, zeros
+    /// where `inverse()` (row r's row of g, or −1) has none, in one pass the backend
+    /// splits, instead of zero-filled and scatter-added into.
+    func accumulateGrad(rowsOf g: Tensor, width: Int, src: [Int32], inverse: () -> [Int32]) {
+        if grad == nil {
+            let t = Tensor(uninitialized: shape, on: backend)
+            backend.gatherBlocks(g.pointer, width: width, src: inverse(), t.pointer)
+            grad = t
+        } else {
+            backend.scatterAddBlocks(g.pointer, width: width, src: src, gradBuffer())
+        }
     }
 
     /// Element-wise sum of two tensors of the same shape.

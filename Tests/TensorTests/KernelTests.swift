@@ -197,6 +197,36 @@ struct AutogradTests {
         #expect(Autograd.tapeLength == 0)
     }
 
+    /// Each element's gradient lands on the element it came from: a swap of the first
+    /// axes and a narrow, with distinct seed values, on first use (gathered) and on a
+    /// second use (added).
+    @Test func shapeOpsRouteEachGradientToItsElement() {
+        let x = Tensor((0..<24).map(Float.init), shape: [2, 3, 4], requiresGrad: true)
+        let w = Tensor((0..<24).map { Float($0 * 10) }, shape: [3, 2, 4])
+        x.swappingFirstAxes().backward(seed: w)
+        // x.grad[a][b][k] = w[b][a][k]
+        let swapped = (0..<24).map { r -> Float in
+            let (a, b, k) = (r / 12, (r / 4) % 3, r % 4)
+            return Float(((b * 2 + a) * 4 + k) * 10)
+        }
+        #expect(x.grad!.values == swapped)
+        x.swappingFirstAxes().backward(seed: w)
+        #expect(x.grad!.values == swapped.map { $0 * 2 })
+
+        let v = Tensor([Float](repeating: 0, count: 24), shape: [2, 3, 4], requiresGrad: true)
+        let u = Tensor((0..<16).map { Float($0 + 1) }, shape: [2, 2, 4])
+        v.narrow(axis: 1, start: 1, length: 2).backward(seed: u)
+        // v.grad[a][j][k] = u[a][j − 1][k] for j ≥ 1, else 0
+        let narrowed = (0..<24).map { r -> Float in
+            let (a, j, k) = (r / 12, (r / 4) % 3, r % 4)
+            return j == 0 ? 0 : Float((a * 2 + j - 1) * 4 + k + 1)
+        }
+        #expect(v.grad!.values == narrowed)
+        v.select(axis: 1, index: 0).backward(seed: Tensor([Float](repeating: 100, count: 8), shape: [2, 4]))
+        let both: [Float] = (0..<24).map { r in (r / 4) % 3 == 0 ? Float(100) : narrowed[r] }
+        #expect(v.grad!.values == both)
+    }
+
     @Test func meanOverStepsUsesEachSequencesOwnSteps() {
         // x [2, 3, 2]: row 0 has 2 steps, row 1 all 3
         let x = Tensor([1, 2, 3, 4, 100, 100, 5, 6, 7, 8, 9, 10], shape: [2, 3, 2], requiresGrad: true)
