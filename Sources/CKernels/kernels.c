@@ -421,43 +421,33 @@ void rk_gemm_nt_acc(int M, int N, int K, const float *A, int lda, const float *B
 
 // ---- recurrent gate kernels -------------------------------------------------
 
-#define RK_VALID(b) (len == NULL || t < len[b])
-
-RK_CLONES void rk_rnn_fwd(int B, int H, int relu, const int32_t *len, int t,
-                          const float *restrict pre, const float *restrict hprev, float *restrict h) {
+RK_CLONES void rk_rnn_fwd(int B, int H, int relu, const float *restrict pre, float *restrict h) {
     for (int b = 0; b < B; b++) {
         const float *p = pre + (size_t)b * H;
         float *hb = h + (size_t)b * H;
-        if (!RK_VALID(b)) { memcpy(hb, hprev + (size_t)b * H, sizeof(float) * H); continue; }
         if (relu) for (int j = 0; j < H; j++) hb[j] = p[j] > 0 ? p[j] : 0;
         else      for (int j = 0; j < H; j++) hb[j] = rk_tanhf_inl(p[j]);
     }
 }
 
-RK_CLONES void rk_rnn_bwd(int B, int H, int relu, const int32_t *len, int t,
+RK_CLONES void rk_rnn_bwd(int B, int H, int relu,
                           const float *restrict dh, const float *restrict h, float *restrict dpre, float *restrict dhprev) {
     for (int b = 0; b < B; b++) {
         const float *g = dh + (size_t)b * H, *hb = h + (size_t)b * H;
         float *dp = dpre + (size_t)b * H, *dprev = dhprev + (size_t)b * H;
-        if (!RK_VALID(b)) {
-            memset(dp, 0, sizeof(float) * H);
-            memcpy(dprev, g, sizeof(float) * H);
-            continue;
-        }
         memset(dprev, 0, sizeof(float) * H);
         if (relu) for (int j = 0; j < H; j++) dp[j] = hb[j] > 0 ? g[j] : 0;
         else      for (int j = 0; j < H; j++) dp[j] = g[j] * (1.0f - hb[j] * hb[j]);
     }
 }
 
-RK_CLONES void rk_gru_fwd(int B, int H, const int32_t *len, int t,
+RK_CLONES void rk_gru_fwd(int B, int H,
                           const float *restrict gx, const float *restrict gh, const float *restrict hprev,
                           float *restrict h, float *restrict acts, float *restrict ghn) {
     for (int b = 0; b < B; b++) {
         const float *x = gx + (size_t)b * 3 * H, *hh = gh + (size_t)b * 3 * H;
         const float *hp = hprev + (size_t)b * H;
         float *hb = h + (size_t)b * H, *a = acts + (size_t)b * 3 * H, *gn = ghn + (size_t)b * H;
-        if (!RK_VALID(b)) { memcpy(hb, hp, sizeof(float) * H); continue; }
         for (int j = 0; j < H; j++) {
             float r = rk_sigmoidf_inl(x[j] + hh[j]);
             float z = rk_sigmoidf_inl(x[H + j] + hh[H + j]);
@@ -469,7 +459,7 @@ RK_CLONES void rk_gru_fwd(int B, int H, const int32_t *len, int t,
     }
 }
 
-RK_CLONES void rk_gru_bwd(int B, int H, const int32_t *len, int t,
+RK_CLONES void rk_gru_bwd(int B, int H,
                           const float *restrict dh, const float *restrict hprev, const float *restrict acts,
                           const float *restrict ghn, float *restrict dgx, float *restrict dgh, float *restrict dhprev) {
     for (int b = 0; b < B; b++) {
@@ -477,12 +467,6 @@ RK_CLONES void rk_gru_bwd(int B, int H, const int32_t *len, int t,
         const float *a = acts + (size_t)b * 3 * H, *gn = ghn + (size_t)b * H;
         float *dx = dgx + (size_t)b * 3 * H, *dhh = dgh + (size_t)b * 3 * H;
         float *dprev = dhprev + (size_t)b * H;
-        if (!RK_VALID(b)) {
-            memset(dx, 0, sizeof(float) * 3 * H);
-            memset(dhh, 0, sizeof(float) * 3 * H);
-            memcpy(dprev, g, sizeof(float) * H);
-            continue;
-        }
         for (int j = 0; j < H; j++) {
             float r = a[j], z = a[H + j], n = a[2 * H + j];
             float dn = g[j] * (1.0f - z) * (1.0f - n * n);
@@ -495,18 +479,13 @@ RK_CLONES void rk_gru_bwd(int B, int H, const int32_t *len, int t,
     }
 }
 
-RK_CLONES void rk_lstm_fwd(int B, int H, const int32_t *len, int t,
+RK_CLONES void rk_lstm_fwd(int B, int H,
                            const float *restrict pre, const float *restrict hprev, const float *restrict cprev,
                            float *restrict h, float *restrict c, float *restrict acts) {
     for (int b = 0; b < B; b++) {
         const float *restrict p = pre + (size_t)b * 4 * H;
         float *hb = h + (size_t)b * H, *cb = c + (size_t)b * H, *a = acts + (size_t)b * 4 * H;
         const float *cp = cprev + (size_t)b * H;
-        if (!RK_VALID(b)) {
-            memcpy(hb, hprev + (size_t)b * H, sizeof(float) * H);
-            memcpy(cb, cp, sizeof(float) * H);
-            continue;
-        }
         for (int j = 0; j < H; j++) {
             float i = rk_sigmoidf_inl(p[j]);
             float f = rk_sigmoidf_inl(p[H + j]);
@@ -520,7 +499,7 @@ RK_CLONES void rk_lstm_fwd(int B, int H, const int32_t *len, int t,
     }
 }
 
-RK_CLONES void rk_lstm_bwd(int B, int H, const int32_t *len, int t,
+RK_CLONES void rk_lstm_bwd(int B, int H,
                            const float *restrict dh, float *restrict dc, const float *restrict cprev, const float *restrict c,
                            const float *restrict acts, float *restrict dpre, float *restrict dhprev) {
     for (int b = 0; b < B; b++) {
@@ -528,11 +507,6 @@ RK_CLONES void rk_lstm_bwd(int B, int H, const int32_t *len, int t,
         const float *a = acts + (size_t)b * 4 * H;
         float *dcb = dc + (size_t)b * H, *dp = dpre + (size_t)b * 4 * H;
         float *dprev = dhprev + (size_t)b * H;
-        if (!RK_VALID(b)) {
-            memset(dp, 0, sizeof(float) * 4 * H);
-            memcpy(dprev, g, sizeof(float) * H);
-            continue;  // dc passes through unchanged
-        }
         for (int j = 0; j < H; j++) {
             float i = a[j], f = a[H + j], gg = a[2 * H + j], o = a[3 * H + j];
             float tc = rk_tanhf_inl(cb[j]);

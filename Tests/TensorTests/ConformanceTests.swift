@@ -207,47 +207,41 @@ struct ConformanceTests {
 
     static func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
 
-    /// Recurrent steps: B rows, H hidden, with and without lengths (rows 1 and 3 finished at t).
+    /// Recurrent steps: B rows, H hidden (every row runs the step: a packed recurrence
+    /// hands the kernels only its running rows).
     @Test(arguments: [(1, 1), (5, 3), (9, 70)])
     func recurrentSteps(_ shape: (Int, Int)) {
         let (B, H) = shape
-        let t = 4
         for be in Self.backends {
-            for lengths in [nil, (0..<B).map { Int32($0 % 2 == 1 ? 3 : 6) }] as [[Int32]?] {
-                func valid(_ b: Int) -> Bool { lengths.map { t < Int($0[b]) } ?? true }
-                let tag = "\(be.device) B \(B) H \(H) lengths \(lengths != nil)"
-                let hPrev = Self.random(B * H, seed: 20), dh = Self.random(B * H, seed: 21)
-                lengths.withPointer { len in
-                    // RNN, tanh and relu
-                    for relu in [false, true] {
-                        let pre = Self.random(B * H, seed: 22, scale: 2)
-                        let buf = Buffers(be)
-                        let ppre = buf.put(pre), php = buf.put(hPrev), ph = buf.put([Float](repeating: 7, count: B * H))
-                        be.rnnStep(batch: B, hidden: H, relu: relu, lengths: len, t: t, pre: ppre, hPrev: php, h: ph)
-                        let h = (0..<B * H).map { i in valid(i / H) ? (relu ? max(Double(pre[i]), 0) : tanh(Double(pre[i]))) : Double(hPrev[i]) }
-                        Self.close(buf.read(ph, B * H), h, "\(tag) rnnStep relu \(relu)")
-                        let hF = buf.read(ph, B * H)
-                        let pdh = buf.put(dh), pdpre = buf.put([Float](repeating: 7, count: B * H)), pdhp = buf.put([Float](repeating: 7, count: B * H))
-                        be.rnnStepBackward(batch: B, hidden: H, relu: relu, lengths: len, t: t, dh: pdh, h: buf.put(hF), dPre: pdpre, dhPrev: pdhp)
-                        Self.close(buf.read(pdpre, B * H), (0..<B * H).map { i in
-                            valid(i / H) ? Double(dh[i]) * (relu ? (hF[i] > 0 ? 1 : 0) : 1 - Double(hF[i]) * Double(hF[i])) : 0
-                        }, "\(tag) rnnStepBackward dPre relu \(relu)")
-                        Self.close(buf.read(pdhp, B * H), (0..<B * H).map { i in valid(i / H) ? 0 : Double(dh[i]) }, "\(tag) rnnStepBackward dhPrev relu \(relu)")
-                    }
-                    gru(be, B, H, t, len, valid, hPrev, dh, tag)
-                    lstm(be, B, H, t, len, valid, hPrev, dh, tag)
-                }
+            let tag = "\(be.device) B \(B) H \(H)"
+            let hPrev = Self.random(B * H, seed: 20), dh = Self.random(B * H, seed: 21)
+            // RNN, tanh and relu
+            for relu in [false, true] {
+                let pre = Self.random(B * H, seed: 22, scale: 2)
+                let buf = Buffers(be)
+                let ppre = buf.put(pre), ph = buf.put([Float](repeating: 7, count: B * H))
+                be.rnnStep(batch: B, hidden: H, relu: relu, pre: ppre, h: ph)
+                let h = (0..<B * H).map { i in relu ? max(Double(pre[i]), 0) : tanh(Double(pre[i])) }
+                Self.close(buf.read(ph, B * H), h, "\(tag) rnnStep relu \(relu)")
+                let hF = buf.read(ph, B * H)
+                let pdh = buf.put(dh), pdpre = buf.put([Float](repeating: 7, count: B * H)), pdhp = buf.put([Float](repeating: 7, count: B * H))
+                be.rnnStepBackward(batch: B, hidden: H, relu: relu, dh: pdh, h: buf.put(hF), dPre: pdpre, dhPrev: pdhp)
+                Self.close(buf.read(pdpre, B * H), (0..<B * H).map { i in
+                    Double(dh[i]) * (relu ? (hF[i] > 0 ? 1 : 0) : 1 - Double(hF[i]) * Double(hF[i]))
+                }, "\(tag) rnnStepBackward dPre relu \(relu)")
+                Self.close(buf.read(pdhp, B * H), [Double](repeating: 0, count: B * H), "\(tag) rnnStepBackward dhPrev relu \(relu)")
             }
+            gru(be, B, H, hPrev, dh, tag)
+            lstm(be, B, H, hPrev, dh, tag)
         }
     }
 
-    func gru(_ be: any Backend, _ B: Int, _ H: Int, _ t: Int, _ len: UnsafePointer<Int32>?, _ valid: (Int) -> Bool,
-             _ hPrev: [Float], _ dh: [Float], _ tag: String) {
+    func gru(_ be: any Backend, _ B: Int, _ H: Int, _ hPrev: [Float], _ dh: [Float], _ tag: String) {
         let gx = Self.random(B * 3 * H, seed: 23, scale: 2), gh = Self.random(B * 3 * H, seed: 24, scale: 2)
         let buf = Buffers(be)
         let ph = buf.put([Float](repeating: 7, count: B * H)), pacts = buf.put([Float](repeating: 7, count: B * 3 * H))
         let pghn = buf.put([Float](repeating: 7, count: B * H)), php = buf.put(hPrev)
-        be.gruStep(batch: B, hidden: H, lengths: len, t: t, gx: buf.put(gx), gh: buf.put(gh), hPrev: php, h: ph, acts: pacts, ghn: pghn)
+        be.gruStep(batch: B, hidden: H, gx: buf.put(gx), gh: buf.put(gh), hPrev: php, h: ph, acts: pacts, ghn: pghn)
         var h = [Double](), acts = [Double](repeating: 0, count: B * 3 * H)
         var dgx = [Double](repeating: 0, count: B * 3 * H), dgh = dgx, dhp = [Double](repeating: 0, count: B * H)
         for b in 0..<B {
@@ -257,7 +251,6 @@ struct ConformanceTests {
                 let z = Self.sigmoid(Double(gx[g + H + j]) + Double(gh[g + H + j]))
                 let n = tanh(Double(gx[g + 2 * H + j]) + r * Double(gh[g + 2 * H + j]))
                 (acts[g + j], acts[g + H + j], acts[g + 2 * H + j]) = (r, z, n)
-                guard valid(b) else { h.append(Double(hPrev[i])); dhp[i] = Double(dh[i]); continue }
                 h.append((1 - z) * n + z * Double(hPrev[i]))
                 let d = Double(dh[i])
                 let dan = d * (1 - z) * (1 - n * n), daz = d * (Double(hPrev[i]) - n) * z * (1 - z)
@@ -268,38 +261,30 @@ struct ConformanceTests {
             }
         }
         Self.close(buf.read(ph, B * H), h, "\(tag) gruStep h")
-        let gotActs = buf.read(pacts, B * 3 * H)
-        let validActs = (0..<B * 3 * H).filter { valid($0 / (3 * H)) }
-        Self.close(validActs.map { gotActs[$0] }, validActs.map { acts[$0] }, "\(tag) gruStep acts")
+        Self.close(buf.read(pacts, B * 3 * H), acts, "\(tag) gruStep acts")
         let pdgx = buf.put([Float](repeating: 7, count: B * 3 * H)), pdgh = buf.put([Float](repeating: 7, count: B * 3 * H))
         let pdhp = buf.put([Float](repeating: 7, count: B * H))
-        be.gruStepBackward(batch: B, hidden: H, lengths: len, t: t, dh: buf.put(dh), hPrev: php, acts: pacts, ghn: pghn,
+        be.gruStepBackward(batch: B, hidden: H, dh: buf.put(dh), hPrev: php, acts: pacts, ghn: pghn,
                            dgx: pdgx, dgh: pdgh, dhPrev: pdhp)
         Self.close(buf.read(pdgx, B * 3 * H), dgx, rtol: 1e-4, atol: 1e-6, "\(tag) gruStepBackward dgx")
         Self.close(buf.read(pdgh, B * 3 * H), dgh, rtol: 1e-4, atol: 1e-6, "\(tag) gruStepBackward dgh")
         Self.close(buf.read(pdhp, B * H), dhp, "\(tag) gruStepBackward dhPrev")
     }
 
-    func lstm(_ be: any Backend, _ B: Int, _ H: Int, _ t: Int, _ len: UnsafePointer<Int32>?, _ valid: (Int) -> Bool,
-              _ hPrev: [Float], _ dh: [Float], _ tag: String) {
+    func lstm(_ be: any Backend, _ B: Int, _ H: Int, _ hPrev: [Float], _ dh: [Float], _ tag: String) {
         let pre = Self.random(B * 4 * H, seed: 25, scale: 2), cPrev = Self.random(B * H, seed: 26), dc0 = Self.random(B * H, seed: 27)
         let buf = Buffers(be)
         let ph = buf.put([Float](repeating: 7, count: B * H)), pc = buf.put([Float](repeating: 7, count: B * H))
         let pacts = buf.put([Float](repeating: 7, count: B * 4 * H)), pcp = buf.put(cPrev)
-        be.lstmStep(batch: B, hidden: H, lengths: len, t: t, pre: buf.put(pre), hPrev: buf.put(hPrev), cPrev: pcp, h: ph, c: pc, acts: pacts)
+        be.lstmStep(batch: B, hidden: H, pre: buf.put(pre), hPrev: buf.put(hPrev), cPrev: pcp, h: ph, c: pc, acts: pacts)
         var h = [Double](), c = [Double](), acts = [Double](repeating: 0, count: B * 4 * H)
-        var dpre = [Double](repeating: 0, count: B * 4 * H), dcOut = [Double](), dhp = [Double](repeating: 0, count: B * H)
+        var dpre = [Double](repeating: 0, count: B * 4 * H), dcOut = [Double]()
         for b in 0..<B {
             for j in 0..<H {
                 let i = b * H + j, g = b * 4 * H
                 let ig = Self.sigmoid(Double(pre[g + j])), fg = Self.sigmoid(Double(pre[g + H + j]))
                 let gg = tanh(Double(pre[g + 2 * H + j])), og = Self.sigmoid(Double(pre[g + 3 * H + j]))
                 (acts[g + j], acts[g + H + j], acts[g + 2 * H + j], acts[g + 3 * H + j]) = (ig, fg, gg, og)
-                guard valid(b) else {
-                    h.append(Double(hPrev[i])); c.append(Double(cPrev[i]))
-                    dcOut.append(Double(dc0[i])); dhp[i] = Double(dh[i])
-                    continue
-                }
                 let ct = fg * Double(cPrev[i]) + ig * gg, tc = tanh(ct)
                 h.append(og * tc); c.append(ct)
                 let d = Double(dh[i]), dct = Double(dc0[i]) + d * og * (1 - tc * tc)
@@ -312,15 +297,13 @@ struct ConformanceTests {
         }
         Self.close(buf.read(ph, B * H), h, "\(tag) lstmStep h")
         Self.close(buf.read(pc, B * H), c, "\(tag) lstmStep c")
-        let gotActs = buf.read(pacts, B * 4 * H)
-        let validActs = (0..<B * 4 * H).filter { valid($0 / (4 * H)) }
-        Self.close(validActs.map { gotActs[$0] }, validActs.map { acts[$0] }, "\(tag) lstmStep acts")
+        Self.close(buf.read(pacts, B * 4 * H), acts, "\(tag) lstmStep acts")
         let pdc = buf.put(dc0), pdpre = buf.put([Float](repeating: 7, count: B * 4 * H)), pdhp = buf.put([Float](repeating: 7, count: B * H))
-        be.lstmStepBackward(batch: B, hidden: H, lengths: len, t: t, dh: buf.put(dh), dc: pdc, cPrev: pcp, c: pc, acts: pacts,
+        be.lstmStepBackward(batch: B, hidden: H, dh: buf.put(dh), dc: pdc, cPrev: pcp, c: pc, acts: pacts,
                             dPre: pdpre, dhPrev: pdhp)
         Self.close(buf.read(pdpre, B * 4 * H), dpre, rtol: 1e-4, atol: 1e-6, "\(tag) lstmStepBackward dPre")
         Self.close(buf.read(pdc, B * H), dcOut, rtol: 1e-4, atol: 1e-6, "\(tag) lstmStepBackward dc")
-        Self.close(buf.read(pdhp, B * H), dhp, "\(tag) lstmStepBackward dhPrev")
+        Self.close(buf.read(pdhp, B * H), [Double](repeating: 0, count: B * H), "\(tag) lstmStepBackward dhPrev")
     }
 
     @Test(arguments: [(1, 1), (5, 3), (37, 67), (300, 10_000)])
@@ -385,13 +368,5 @@ struct ConformanceTests {
             Self.close(buf.read(pv, n), v, rtol: 1e-5, atol: 1e-9, "\(be.device) adam v \(n)")
             Self.close(buf.read(pp, n), p, rtol: 1e-5, atol: 1e-6, "\(be.device) adam param \(n)")
         }
-    }
-}
-
-extension Optional where Wrapped == [Int32] {
-    /// The array's base address for the duration of `body` (nil for nil).
-    func withPointer<R>(_ body: (UnsafePointer<Int32>?) -> R) -> R {
-        guard let self else { return body(nil) }
-        return self.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 }

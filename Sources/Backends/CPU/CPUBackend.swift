@@ -359,36 +359,35 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     // MARK: recurrent steps
 
-    public func rnnStep(batch: Int, hidden: Int, relu: Bool, lengths: UnsafePointer<Int32>?, t: Int,
-                        pre: UnsafePointer<Float>, hPrev: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>) {
-        rk_rnn_fwd(Int32(batch), Int32(hidden), relu ? 1 : 0, lengths, Int32(t), pre, hPrev, h)
+    public func rnnStep(batch: Int, hidden: Int, relu: Bool, pre: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>) {
+        rk_rnn_fwd(Int32(batch), Int32(hidden), relu ? 1 : 0, pre, h)
     }
-    public func rnnStepBackward(batch: Int, hidden: Int, relu: Bool, lengths: UnsafePointer<Int32>?, t: Int,
+    public func rnnStepBackward(batch: Int, hidden: Int, relu: Bool,
                                 dh: UnsafePointer<Float>, h: UnsafePointer<Float>,
                                 dPre: UnsafeMutablePointer<Float>, dhPrev: UnsafeMutablePointer<Float>) {
-        rk_rnn_bwd(Int32(batch), Int32(hidden), relu ? 1 : 0, lengths, Int32(t), dh, h, dPre, dhPrev)
+        rk_rnn_bwd(Int32(batch), Int32(hidden), relu ? 1 : 0, dh, h, dPre, dhPrev)
     }
-    public func gruStep(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+    public func gruStep(batch: Int, hidden: Int,
                         gx: UnsafePointer<Float>, gh: UnsafePointer<Float>, hPrev: UnsafePointer<Float>,
                         h: UnsafeMutablePointer<Float>, acts: UnsafeMutablePointer<Float>, ghn: UnsafeMutablePointer<Float>) {
-        rk_gru_fwd(Int32(batch), Int32(hidden), lengths, Int32(t), gx, gh, hPrev, h, acts, ghn)
+        rk_gru_fwd(Int32(batch), Int32(hidden), gx, gh, hPrev, h, acts, ghn)
     }
-    public func gruStepBackward(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+    public func gruStepBackward(batch: Int, hidden: Int,
                                 dh: UnsafePointer<Float>, hPrev: UnsafePointer<Float>, acts: UnsafePointer<Float>,
                                 ghn: UnsafePointer<Float>, dgx: UnsafeMutablePointer<Float>,
                                 dgh: UnsafeMutablePointer<Float>, dhPrev: UnsafeMutablePointer<Float>) {
-        rk_gru_bwd(Int32(batch), Int32(hidden), lengths, Int32(t), dh, hPrev, acts, ghn, dgx, dgh, dhPrev)
+        rk_gru_bwd(Int32(batch), Int32(hidden), dh, hPrev, acts, ghn, dgx, dgh, dhPrev)
     }
-    public func lstmStep(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+    public func lstmStep(batch: Int, hidden: Int,
                          pre: UnsafePointer<Float>, hPrev: UnsafePointer<Float>, cPrev: UnsafePointer<Float>,
                          h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, acts: UnsafeMutablePointer<Float>) {
-        rk_lstm_fwd(Int32(batch), Int32(hidden), lengths, Int32(t), pre, hPrev, cPrev, h, c, acts)
+        rk_lstm_fwd(Int32(batch), Int32(hidden), pre, hPrev, cPrev, h, c, acts)
     }
-    public func lstmStepBackward(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+    public func lstmStepBackward(batch: Int, hidden: Int,
                                  dh: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
                                  c: UnsafePointer<Float>, acts: UnsafePointer<Float>,
                                  dPre: UnsafeMutablePointer<Float>, dhPrev: UnsafeMutablePointer<Float>) {
-        rk_lstm_bwd(Int32(batch), Int32(hidden), lengths, Int32(t), dh, dc, cPrev, c, acts, dPre, dhPrev)
+        rk_lstm_bwd(Int32(batch), Int32(hidden), dh, dc, cPrev, c, acts, dPre, dhPrev)
     }
 
     // MARK: losses

@@ -74,12 +74,6 @@ public final class KernelBackend: Backend, @unchecked Sendable {
         return body(UnsafeRawPointer(p))
     }
 
-    /// Lengths on the device for the duration of `body` (nil: every row full).
-    func withLengths<R>(_ lengths: UnsafePointer<Int32>?, _ batch: Int, _ body: (UnsafeRawPointer?) -> R) -> R {
-        guard let lengths else { return body(nil) }
-        return withInts(Array(UnsafeBufferPointer(start: lengths, count: batch))) { body($0) }
-    }
-
     /// Doubles from the device.
     func doubles(_ p: UnsafeRawPointer, _ count: Int) -> [Double] {
         var out = [Double](repeating: 0, count: count)
@@ -171,56 +165,43 @@ public final class KernelBackend: Backend, @unchecked Sendable {
     }
 
     // MARK: recurrent steps
-    public func rnnStep(batch: Int, hidden: Int, relu: Bool, lengths: UnsafePointer<Int32>?, t: Int,
-                        pre: UnsafePointer<Float>, hPrev: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>) {
-        withLengths(lengths, batch) { len in
-            launch("rk_rnn_fwd", elements: batch * hidden, [.int32(Int32(batch)), .int32(Int32(hidden)), .int32(relu ? 1 : 0), .pointer(len),
-                                                           .int32(Int32(t)), .pointer(pre), .pointer(hPrev), .pointer(h)])
-        }
+    public func rnnStep(batch: Int, hidden: Int, relu: Bool, pre: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>) {
+        launch("rk_rnn_fwd", elements: batch * hidden, [.int32(Int32(batch)), .int32(Int32(hidden)), .int32(relu ? 1 : 0),
+                                                       .pointer(pre), .pointer(h)])
     }
-    public func rnnStepBackward(batch: Int, hidden: Int, relu: Bool, lengths: UnsafePointer<Int32>?, t: Int,
+    public func rnnStepBackward(batch: Int, hidden: Int, relu: Bool,
                                 dh: UnsafePointer<Float>, h: UnsafePointer<Float>,
                                 dPre: UnsafeMutablePointer<Float>, dhPrev: UnsafeMutablePointer<Float>) {
-        withLengths(lengths, batch) { len in
-            launch("rk_rnn_bwd", elements: batch * hidden, [.int32(Int32(batch)), .int32(Int32(hidden)), .int32(relu ? 1 : 0), .pointer(len),
-                                                           .int32(Int32(t)), .pointer(dh), .pointer(h), .pointer(dPre), .pointer(dhPrev)])
-        }
+        launch("rk_rnn_bwd", elements: batch * hidden, [.int32(Int32(batch)), .int32(Int32(hidden)), .int32(relu ? 1 : 0),
+                                                       .pointer(dh), .pointer(h), .pointer(dPre), .pointer(dhPrev)])
     }
-    public func gruStep(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+    public func gruStep(batch: Int, hidden: Int,
                         gx: UnsafePointer<Float>, gh: UnsafePointer<Float>, hPrev: UnsafePointer<Float>,
                         h: UnsafeMutablePointer<Float>, acts: UnsafeMutablePointer<Float>, ghn: UnsafeMutablePointer<Float>) {
-        withLengths(lengths, batch) { len in
-            launch("rk_gru_fwd", elements: batch * hidden, [.int32(Int32(batch)), .int32(Int32(hidden)), .pointer(len), .int32(Int32(t)),
-                                                           .pointer(gx), .pointer(gh), .pointer(hPrev), .pointer(h), .pointer(acts), .pointer(ghn)])
-        }
+        launch("rk_gru_fwd", elements: batch * hidden, [.int32(Int32(batch)), .int32(Int32(hidden)),
+                                                       .pointer(gx), .pointer(gh), .pointer(hPrev), .pointer(h), .pointer(acts), .pointer(ghn)])
     }
-    public func gruStepBackward(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+    public func gruStepBackward(batch: Int, hidden: Int,
                                 dh: UnsafePointer<Float>, hPrev: UnsafePointer<Float>, acts: UnsafePointer<Float>,
                                 ghn: UnsafePointer<Float>, dgx: UnsafeMutablePointer<Float>, dgh: UnsafeMutablePointer<Float>,
                                 dhPrev: UnsafeMutablePointer<Float>) {
-        withLengths(lengths, batch) { len in
-            launch("rk_gru_bwd", elements: batch * hidden, [.int32(Int32(batch)), .int32(Int32(hidden)), .pointer(len), .int32(Int32(t)),
-                                                           .pointer(dh), .pointer(hPrev), .pointer(acts), .pointer(ghn), .pointer(dgx),
-                                                           .pointer(dgh), .pointer(dhPrev)])
-        }
+        launch("rk_gru_bwd", elements: batch * hidden, [.int32(Int32(batch)), .int32(Int32(hidden)),
+                                                       .pointer(dh), .pointer(hPrev), .pointer(acts), .pointer(ghn), .pointer(dgx),
+                                                       .pointer(dgh), .pointer(dhPrev)])
     }
-    public func lstmStep(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+    public func lstmStep(batch: Int, hidden: Int,
                          pre: UnsafePointer<Float>, hPrev: UnsafePointer<Float>, cPrev: UnsafePointer<Float>,
                          h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, acts: UnsafeMutablePointer<Float>) {
-        withLengths(lengths, batch) { len in
-            launch("rk_lstm_fwd", elements: batch * hidden, [.int32(Int32(batch)), .int32(Int32(hidden)), .pointer(len), .int32(Int32(t)),
-                                                            .pointer(pre), .pointer(hPrev), .pointer(cPrev), .pointer(h), .pointer(c), .pointer(acts)])
-        }
+        launch("rk_lstm_fwd", elements: batch * hidden, [.int32(Int32(batch)), .int32(Int32(hidden)),
+                                                        .pointer(pre), .pointer(hPrev), .pointer(cPrev), .pointer(h), .pointer(c), .pointer(acts)])
     }
-    public func lstmStepBackward(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+    public func lstmStepBackward(batch: Int, hidden: Int,
                                  dh: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
                                  c: UnsafePointer<Float>, acts: UnsafePointer<Float>,
                                  dPre: UnsafeMutablePointer<Float>, dhPrev: UnsafeMutablePointer<Float>) {
-        withLengths(lengths, batch) { len in
-            launch("rk_lstm_bwd", elements: batch * hidden, [.int32(Int32(batch)), .int32(Int32(hidden)), .pointer(len), .int32(Int32(t)),
-                                                            .pointer(dh), .pointer(dc), .pointer(cPrev), .pointer(c), .pointer(acts),
-                                                            .pointer(dPre), .pointer(dhPrev)])
-        }
+        launch("rk_lstm_bwd", elements: batch * hidden, [.int32(Int32(batch)), .int32(Int32(hidden)),
+                                                        .pointer(dh), .pointer(dc), .pointer(cPrev), .pointer(c), .pointer(acts),
+                                                        .pointer(dPre), .pointer(dhPrev)])
     }
 
     // MARK: losses

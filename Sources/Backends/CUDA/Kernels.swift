@@ -18,7 +18,6 @@ typedef unsigned long long u64;
 #define ELEMENT(n) const long i = (long)blockIdx.x * blockDim.x + threadIdx.x; if (i >= (long)(n)) return;
 
 __device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
-__device__ __forceinline__ bool valid_(const int *len, int b, int t) { return len == 0 || t < len[b]; }
 
 // ---- element-wise --------------------------------------------------------------
 // y[n] += alpha · x[n]
@@ -77,37 +76,31 @@ extern "C" __global__ void rk_avg_pool_backward(const float *dy, long B, long T,
     dx[i] += acc * (1.0f / (float)k);
 }
 
-// ---- recurrent steps: one thread per (row b, unit j); len may be null ----------------
-// h[B,H] = act(pre) for valid rows, hprev otherwise
-extern "C" __global__ void rk_rnn_fwd(int B, int H, int relu, const int *len, int t, const float *pre, const float *hprev, float *h) {
-    ELEMENT((long)B * H) const int b = i / H;
-    if (!valid_(len, b, t)) { h[i] = hprev[i]; return; }
+// ---- recurrent steps: one thread per (row b, unit j); every row runs the step --------
+// h[B,H] = act(pre)
+extern "C" __global__ void rk_rnn_fwd(int B, int H, int relu, const float *pre, float *h) {
+    ELEMENT((long)B * H)
     h[i] = relu ? (pre[i] > 0.0f ? pre[i] : 0.0f) : tanhf(pre[i]);
 }
-// dpre = dh · act'(h); dhprev (direct part) = dh for invalid rows, 0 otherwise
-extern "C" __global__ void rk_rnn_bwd(int B, int H, int relu, const int *len, int t, const float *dh, const float *h, float *dpre, float *dhprev) {
-    ELEMENT((long)B * H) const int b = i / H;
-    if (!valid_(len, b, t)) { dpre[i] = 0.0f; dhprev[i] = dh[i]; return; }
+// dpre = dh · act'(h); dhprev (no direct part) = 0
+extern "C" __global__ void rk_rnn_bwd(int B, int H, int relu, const float *dh, const float *h, float *dpre, float *dhprev) {
+    ELEMENT((long)B * H)
     dpre[i] = relu ? (h[i] > 0.0f ? dh[i] : 0.0f) : dh[i] * (1.0f - h[i] * h[i]);
     dhprev[i] = 0.0f;
 }
 // GRU (r, z, n): acts[B,3H] = (r, z, n), ghn[B,H] = gh_n; h = (1 − z) n + z hprev
-extern "C" __global__ void rk_gru_fwd(int B, int H, const int *len, int t, const float *gx, const float *gh, const float *hprev,
+extern "C" __global__ void rk_gru_fwd(int B, int H, const float *gx, const float *gh, const float *hprev,
                                       float *h, float *acts, float *ghn) {
     ELEMENT((long)B * H) const int b = i / H, j = i % H; const long g = (long)b * 3 * H;
     const float r = sigmoidf_(gx[g + j] + gh[g + j]);
     const float z = sigmoidf_(gx[g + H + j] + gh[g + H + j]);
     const float n = tanhf(gx[g + 2 * H + j] + r * gh[g + 2 * H + j]);
     acts[g + j] = r; acts[g + H + j] = z; acts[g + 2 * H + j] = n; ghn[i] = gh[g + 2 * H + j];
-    h[i] = valid_(len, b, t) ? (1.0f - z) * n + z * hprev[i] : hprev[i];
+    h[i] = (1.0f - z) * n + z * hprev[i];
 }
-extern "C" __global__ void rk_gru_bwd(int B, int H, const int *len, int t, const float *dh, const float *hprev, const float *acts,
+extern "C" __global__ void rk_gru_bwd(int B, int H, const float *dh, const float *hprev, const float *acts,
                                       const float *ghn, float *dgx, float *dgh, float *dhprev) {
     ELEMENT((long)B * H) const int b = i / H, j = i % H; const long g = (long)b * 3 * H;
-    if (!valid_(len, b, t)) {
-        dgx[g + j] = dgx[g + H + j] = dgx[g + 2 * H + j] = 0.0f; dgh[g + j] = dgh[g + H + j] = dgh[g + 2 * H + j] = 0.0f;
-        dhprev[i] = dh[i]; return;
-    }
     const float r = acts[g + j], z = acts[g + H + j], n = acts[g + 2 * H + j], d = dh[i];
     const float dan = d * (1.0f - z) * (1.0f - n * n);
     const float daz = d * (hprev[i] - n) * z * (1.0f - z);
@@ -117,23 +110,19 @@ extern "C" __global__ void rk_gru_bwd(int B, int H, const int *len, int t, const
     dhprev[i] = d * z;
 }
 // LSTM (i, f, g, o): acts[B,4H] = (σi, σf, tanh g, σo); c = σf cprev + σi tanh g; h = σo tanh c
-extern "C" __global__ void rk_lstm_fwd(int B, int H, const int *len, int t, const float *pre, const float *hprev, const float *cprev,
+extern "C" __global__ void rk_lstm_fwd(int B, int H, const float *pre, const float *hprev, const float *cprev,
                                        float *h, float *c, float *acts) {
     ELEMENT((long)B * H) const int b = i / H, j = i % H; const long g = (long)b * 4 * H;
     const float ig = sigmoidf_(pre[g + j]), fg = sigmoidf_(pre[g + H + j]);
     const float gg = tanhf(pre[g + 2 * H + j]), og = sigmoidf_(pre[g + 3 * H + j]);
     acts[g + j] = ig; acts[g + H + j] = fg; acts[g + 2 * H + j] = gg; acts[g + 3 * H + j] = og;
-    if (!valid_(len, b, t)) { h[i] = hprev[i]; c[i] = cprev[i]; return; }
     const float ct = fg * cprev[i] + ig * gg;
     c[i] = ct; h[i] = og * tanhf(ct);
 }
-// dc: on entry ∂/∂c_t, on exit ∂/∂c_{t−1}; dhprev (direct part) = dh for invalid rows, 0 otherwise
-extern "C" __global__ void rk_lstm_bwd(int B, int H, const int *len, int t, const float *dh, float *dc, const float *cprev,
+// dc: on entry ∂/∂c_t, on exit ∂/∂c_{t−1}; dhprev (no direct part) = 0
+extern "C" __global__ void rk_lstm_bwd(int B, int H, const float *dh, float *dc, const float *cprev,
                                        const float *c, const float *acts, float *dpre, float *dhprev) {
     ELEMENT((long)B * H) const int b = i / H, j = i % H; const long g = (long)b * 4 * H;
-    if (!valid_(len, b, t)) {
-        dpre[g + j] = dpre[g + H + j] = dpre[g + 2 * H + j] = dpre[g + 3 * H + j] = 0.0f; dhprev[i] = dh[i]; return;
-    }
     const float ig = acts[g + j], fg = acts[g + H + j], gg = acts[g + 2 * H + j], og = acts[g + 3 * H + j];
     const float tc = tanhf(c[i]), d = dh[i];
     const float dct = dc[i] + d * og * (1.0f - tc * tc);

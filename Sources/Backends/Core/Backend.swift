@@ -76,23 +76,22 @@ public protocol Backend: AnyObject, Sendable {
     /// dx += backward of `avgPool1d` (dy: [B,T',C], dx: [B,T,C]).
     func avgPool1dBackward(_ dy: UnsafePointer<Float>, batch: Int, time: Int, channels: Int, kernel: Int, stride: Int, _ dx: UnsafeMutablePointer<Float>)
 
-    // MARK: recurrent steps (shapes: see CKernels.h; len may be nil)
-    func rnnStep(batch: Int, hidden: Int, relu: Bool, lengths: UnsafePointer<Int32>?, t: Int,
-                 pre: UnsafePointer<Float>, hPrev: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>)
-    func rnnStepBackward(batch: Int, hidden: Int, relu: Bool, lengths: UnsafePointer<Int32>?, t: Int,
+    // MARK: recurrent steps (shapes: see CKernels.h; every one of the batch rows runs the step)
+    func rnnStep(batch: Int, hidden: Int, relu: Bool, pre: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>)
+    func rnnStepBackward(batch: Int, hidden: Int, relu: Bool,
                          dh: UnsafePointer<Float>, h: UnsafePointer<Float>,
                          dPre: UnsafeMutablePointer<Float>, dhPrev: UnsafeMutablePointer<Float>)
-    func gruStep(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+    func gruStep(batch: Int, hidden: Int,
                  gx: UnsafePointer<Float>, gh: UnsafePointer<Float>, hPrev: UnsafePointer<Float>,
                  h: UnsafeMutablePointer<Float>, acts: UnsafeMutablePointer<Float>, ghn: UnsafeMutablePointer<Float>)
-    func gruStepBackward(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+    func gruStepBackward(batch: Int, hidden: Int,
                          dh: UnsafePointer<Float>, hPrev: UnsafePointer<Float>, acts: UnsafePointer<Float>,
                          ghn: UnsafePointer<Float>, dgx: UnsafeMutablePointer<Float>, dgh: UnsafeMutablePointer<Float>,
                          dhPrev: UnsafeMutablePointer<Float>)
-    func lstmStep(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+    func lstmStep(batch: Int, hidden: Int,
                   pre: UnsafePointer<Float>, hPrev: UnsafePointer<Float>, cPrev: UnsafePointer<Float>,
                   h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, acts: UnsafeMutablePointer<Float>)
-    func lstmStepBackward(batch: Int, hidden: Int, lengths: UnsafePointer<Int32>?, t: Int,
+    func lstmStepBackward(batch: Int, hidden: Int,
                           dh: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
                           c: UnsafePointer<Float>, acts: UnsafePointer<Float>,
                           dPre: UnsafeMutablePointer<Float>, dhPrev: UnsafeMutablePointer<Float>)

@@ -61,47 +61,43 @@ void rk_sigmoid(size_t n, const float *x, float *y);
 void rk_exp(size_t n, const float *x, float *y);
 
 // ---- recurrent gate kernels (one time step, B rows) ------------------------
-// `len` (may be NULL: every row valid) holds each row's sequence length; a row
-// b is valid at step t when t < len[b]. An invalid row keeps its state: h (and
-// c) are copied from the previous step and no gradient flows through the gates.
+// Every one of the B rows runs the step: a packed recurrence hands the kernels only
+// the rows still running at that step and carries the finished ones' state itself.
 
 /// Elman RNN. pre[B,H] = x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh.
-/// h[B,H] = act(pre) (act: tanh, or relu when relu != 0) for valid rows,
-/// hprev for invalid ones.
-void rk_rnn_fwd(int B, int H, int relu, const int32_t *len, int t,
-                const float *pre, const float *hprev, float *h);
+/// h[B,H] = act(pre) (act: tanh, or relu when relu != 0).
+void rk_rnn_fwd(int B, int H, int relu, const float *pre, float *h);
 
 /// Elman RNN backward for one step. dh[B,H]: gradient w.r.t. h_t (all paths).
-/// h[B,H]: h_t. Writes dpre[B,H] (zero for invalid rows) and the direct part
-/// of dhprev[B,H] (dh for invalid rows, zero otherwise; the caller adds dpre·W_hh).
-void rk_rnn_bwd(int B, int H, int relu, const int32_t *len, int t,
-                const float *dh, const float *h, float *dpre, float *dhprev);
+/// h[B,H]: h_t. Writes dpre[B,H] and zeroes dhprev[B,H] (it has no direct part;
+/// the caller adds dpre·W_hh).
+void rk_rnn_bwd(int B, int H, int relu, const float *dh, const float *h, float *dpre, float *dhprev);
 
 /// GRU (PyTorch): gx[B,3H] = x·W_ihᵀ + b_ih, gh[B,3H] = h·W_hhᵀ + b_hh, gates r,z,n:
 /// r = σ(gx_r + gh_r), z = σ(gx_z + gh_z), n = tanh(gx_n + r ⊙ gh_n),
 /// h = (1 − z) ⊙ n + z ⊙ hprev.  Saves acts[B,3H] = (r, z, n) and ghn[B,H] = gh_n.
-void rk_gru_fwd(int B, int H, const int32_t *len, int t,
+void rk_gru_fwd(int B, int H,
                 const float *gx, const float *gh, const float *hprev,
                 float *h, float *acts, float *ghn);
 
 /// GRU backward for one step: from dh[B,H], hprev, acts, ghn writes
 /// dgx[B,3H] (pre-activation grads of the input part), dgh[B,3H] (of the hidden
 /// part: differs in n, times r) and the direct part of dhprev[B,H] (dh ⊙ z).
-void rk_gru_bwd(int B, int H, const int32_t *len, int t,
+void rk_gru_bwd(int B, int H,
                 const float *dh, const float *hprev, const float *acts,
                 const float *ghn, float *dgx, float *dgh, float *dhprev);
 
 /// LSTM (PyTorch, gates i,f,g,o): pre[B,4H] = x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh,
 /// c = σ(f) ⊙ cprev + σ(i) ⊙ tanh(g), h = σ(o) ⊙ tanh(c).
 /// Saves acts[B,4H] = (σ(i), σ(f), tanh(g), σ(o)).
-void rk_lstm_fwd(int B, int H, const int32_t *len, int t,
+void rk_lstm_fwd(int B, int H,
                  const float *pre, const float *hprev, const float *cprev,
                  float *h, float *c, float *acts);
 
 /// LSTM backward for one step. dh[B,H]: grad w.r.t. h_t; dc[B,H]: grad w.r.t. c_t
-/// on entry, replaced by the grad w.r.t. c_{t-1}. Writes dpre[B,4H] and the direct
-/// part of dhprev[B,H] (dh for invalid rows, zero otherwise).
-void rk_lstm_bwd(int B, int H, const int32_t *len, int t,
+/// on entry, replaced by the grad w.r.t. c_{t-1}. Writes dpre[B,4H] and zeroes
+/// dhprev[B,H] (the caller adds dpre·W_hh).
+void rk_lstm_bwd(int B, int H,
                  const float *dh, float *dc, const float *cprev, const float *c,
                  const float *acts, float *dpre, float *dhprev);
 

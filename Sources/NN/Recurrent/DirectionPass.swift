@@ -214,12 +214,11 @@ final class DirectionPass {
                     switch kind {
                     case .rnnTanh, .rnnReLU:
                         hiddenProduct(nb, hPrev, g)
-                        be.rnnStep(batch: nb, hidden: H, relu: kind == .rnnReLU, lengths: nil, t: t,
-                                   pre: g, hPrev: hPrev, h: hNext)
+                        be.rnnStep(batch: nb, hidden: H, relu: kind == .rnnReLU, pre: g, h: hNext)
                     case .lstm:
                         guard let cs, let acts else { return }
                         hiddenProduct(nb, hPrev, g)
-                        be.lstmStep(batch: nb, hidden: H, lengths: nil, t: t, pre: g, hPrev: hPrev,
+                        be.lstmStep(batch: nb, hidden: H, pre: g, hPrev: hPrev,
                                     cPrev: cs.pointer + t * B * H + r0 * H, h: hNext,
                                     c: cs.pointer + (t + 1) * B * H + r0 * H, acts: acts.pointer + ik * GH)
                     case .gru:
@@ -228,7 +227,7 @@ final class DirectionPass {
                         if let bHh = w.bHh { be.broadcastRows(bHh.pointer, rows: nb, cols: GH, ghRows) }
                         else { be.fill(ghRows, nb * GH, 0) }
                         hiddenProduct(nb, hPrev, ghRows)
-                        be.gruStep(batch: nb, hidden: H, lengths: nil, t: t, gx: g, gh: ghRows, hPrev: hPrev,
+                        be.gruStep(batch: nb, hidden: H, gx: g, gh: ghRows, hPrev: hPrev,
                                    h: hNext, acts: acts.pointer + ik * GH, ghn: ghn.pointer + ik * H)
                     }
                     if nb < rows {
@@ -330,16 +329,16 @@ final class DirectionPass {
                     let dG = dgx.pointer + i0 * GH
                     switch kind {
                     case .rnnTanh, .rnnReLU:
-                        be.rnnStepBackward(batch: nb, hidden: H, relu: kind == .rnnReLU, lengths: nil, t: t,
+                        be.rnnStepBackward(batch: nb, hidden: H, relu: kind == .rnnReLU,
                                            dh: dh, h: hs.pointer + (t + 1) * B * H + r0 * H, dPre: dG, dhPrev: dhPrev)
                     case .lstm:
                         guard let cs, let acts, let dc else { return }
-                        be.lstmStepBackward(batch: nb, hidden: H, lengths: nil, t: t, dh: dh, dc: dc.pointer + r0 * H,
+                        be.lstmStepBackward(batch: nb, hidden: H, dh: dh, dc: dc.pointer + r0 * H,
                                             cPrev: cs.pointer + t * B * H + r0 * H, c: cs.pointer + (t + 1) * B * H + r0 * H,
                                             acts: acts.pointer + i0 * GH, dPre: dG, dhPrev: dhPrev)
                     case .gru:
                         guard let acts, let ghn else { return }
-                        be.gruStepBackward(batch: nb, hidden: H, lengths: nil, t: t, dh: dh, hPrev: hPrev,
+                        be.gruStepBackward(batch: nb, hidden: H, dh: dh, hPrev: hPrev,
                                            acts: acts.pointer + i0 * GH, ghn: ghn.pointer + i0 * H,
                                            dgx: dG, dgh: dgh.pointer + i0 * GH, dhPrev: dhPrev)
                     }
