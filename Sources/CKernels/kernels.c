@@ -302,111 +302,82 @@ static inline __attribute__((always_inline)) float rk_hsum16(rk_v16 v) {
 }
 
 // One MR×NR tile of C += A·Bᵀ: rows a[0..MR) of A against rows b[0..NR) of B,
-// each a dot product over K (16 lanes at a time, then a scalar tail).
-#define RK_NT_TILE(MR, NR)                                                                          \
-    static inline __attribute__((always_inline)) void rk_nt_tile_##MR##x##NR(int K, const float *A, int lda, const float *B,       \
-                                             int ldb, float *C, int ldc) {                          \
-        rk_v16 acc[MR][NR];                                                                         \
+// each a dot product over K (W lanes of vector type VT at a time, summed by HSUM,
+// then a scalar tail); PREFIX_tile_MRxNR, compiled with the extra attributes ATTRS.
+#define RK_NT_TILE_OF(PREFIX, VT, W, HSUM, ATTRS, MR, NR)                                           \
+    static inline __attribute__((always_inline ATTRS)) void PREFIX##_tile_##MR##x##NR(                \
+            int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {            \
+        VT acc[MR][NR];                                                                             \
         for (int i = 0; i < MR; i++)                                                                \
-            for (int j = 0; j < NR; j++) acc[i][j] = (rk_v16){0};                                   \
+            for (int j = 0; j < NR; j++) acc[i][j] = (VT){0};                                       \
         int k = 0;                                                                                  \
-        for (; k + 16 <= K; k += 16) {                                                              \
-            rk_v16 b[NR];                                                                           \
-            for (int j = 0; j < NR; j++) b[j] = *(const rk_v16 *)(B + (size_t)j * ldb + k);         \
+        for (; k + W <= K; k += W) {                                                                \
+            VT b[NR];                                                                               \
+            for (int j = 0; j < NR; j++) b[j] = *(const VT *)(B + (size_t)j * ldb + k);             \
             for (int i = 0; i < MR; i++) {                                                          \
-                rk_v16 a = *(const rk_v16 *)(A + (size_t)i * lda + k);                              \
+                VT a = *(const VT *)(A + (size_t)i * lda + k);                                      \
                 for (int j = 0; j < NR; j++) acc[i][j] += a * b[j];                                 \
             }                                                                                       \
         }                                                                                           \
         for (int i = 0; i < MR; i++)                                                                \
             for (int j = 0; j < NR; j++) {                                                          \
-                float s = rk_hsum16(acc[i][j]);                                                     \
+                float s = HSUM(acc[i][j]);                                                          \
                 for (int kk = k; kk < K; kk++) s += A[(size_t)i * lda + kk] * B[(size_t)j * ldb + kk]; \
                 C[(size_t)i * ldc + j] += s;                                                        \
             }                                                                                       \
     }
-RK_NT_TILE(4, 4)
-RK_NT_TILE(2, 8)
-RK_NT_TILE(1, 8)
-RK_NT_TILE(1, 1)
+
+// Rows m.. of C in blocks of MR rows: PREFIX's MR×NR tiles, then the last columns one by one.
+#define RK_NT_ROWS_OF(PREFIX, MR, NR)                                                               \
+    for (; m + MR <= M; m += MR) {                                                                  \
+        int n = 0;                                                                                  \
+        for (; n + NR <= N; n += NR)                                                                \
+            PREFIX##_tile_##MR##x##NR(K, A + (size_t)m * lda, lda, B + (size_t)n * ldb, ldb,        \
+                                      C + (size_t)m * ldc + n, ldc);                                \
+        for (; n < N; n++)                                                                          \
+            for (int i = 0; i < MR; i++)                                                            \
+                PREFIX##_tile_1x1(K, A + (size_t)(m + i) * lda, lda, B + (size_t)n * ldb, ldb,      \
+                                  C + (size_t)(m + i) * ldc + n, ldc);                              \
+    }
+
+#define RK_ANY_TARGET
+RK_NT_TILE_OF(rk_nt, rk_v16, 16, rk_hsum16, RK_ANY_TARGET, 4, 4)
+RK_NT_TILE_OF(rk_nt, rk_v16, 16, rk_hsum16, RK_ANY_TARGET, 2, 8)
+RK_NT_TILE_OF(rk_nt, rk_v16, 16, rk_hsum16, RK_ANY_TARGET, 1, 8)
+RK_NT_TILE_OF(rk_nt, rk_v16, 16, rk_hsum16, RK_ANY_TARGET, 1, 1)
 
 // C[M,N] += A[M,K] · B[N,K]ᵀ for few rows M: every row of B (a weight matrix as
 // torch stores it, [out, in]) is read in place once per tile of A's rows, with
 // no packing, so a product of a few rows costs what streaming B costs.
-// Rows m.. of C in blocks of MR rows: MR×NR tiles, then the last columns one by one.
-#define RK_NT_ROWS(MR, NR)                                                                          \
-    for (; m + MR <= M; m += MR) {                                                                  \
-        int n = 0;                                                                                  \
-        for (; n + NR <= N; n += NR)                                                                \
-            rk_nt_tile_##MR##x##NR(K, A + (size_t)m * lda, lda, B + (size_t)n * ldb, ldb,           \
-                                   C + (size_t)m * ldc + n, ldc);                                   \
-        for (; n < N; n++)                                                                          \
-            for (int i = 0; i < MR; i++)                                                            \
-                rk_nt_tile_1x1(K, A + (size_t)(m + i) * lda, lda, B + (size_t)n * ldb, ldb,         \
-                               C + (size_t)(m + i) * ldc + n, ldc);                                 \
-    }
-
 RK_CLONES void rk_gemm_nt_acc_any(int M, int N, int K, const float *A, int lda,
                                   const float *B, int ldb, float *C, int ldc) {
     int m = 0;
-    RK_NT_ROWS(4, 4)
-    RK_NT_ROWS(2, 8)
-    RK_NT_ROWS(1, 8)
+    RK_NT_ROWS_OF(rk_nt, 4, 4)
+    RK_NT_ROWS_OF(rk_nt, 2, 8)
+    RK_NT_ROWS_OF(rk_nt, 1, 8)
 }
 
 // The same for 256-bit vectors (AVX2, 16 registers), where the tiles above spill:
 // MR × NR tiles of 8-float accumulators, 4 × 2, 2 × 4 and 1 × 8 (AVX2 code on the
-// AVX-512 Xeon, beside a training run: 4 × 1024 × 256 28 → 46 GFLOP/s, 16 rows 27 → 62,
-// 1 row 27 → 33; 8 × 1536 × 512, bound by reading B from L3, 34 either way).
+// AVX-512 Xeon: 4 × 1024 × 256 42 → 70 GFLOP/s, 16 rows 44 → 71; one row, bound by
+// streaming B, 45 either way).
 #if defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 6)
-static inline __attribute__((always_inline, target("avx2,fma"))) float rk_hsum8(rk_v8 v) {
+#define RK_AVX2_TARGET , target("avx2,fma")
+static inline __attribute__((always_inline RK_AVX2_TARGET)) float rk_hsum8(rk_v8 v) {
     typedef float rk_v4 __attribute__((vector_size(16), aligned(4)));
     rk_v4 q = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
     return (q[0] + q[2]) + (q[1] + q[3]);
 }
-#define RK_NT8_TILE(MR, NR)                                                                         \
-    static inline __attribute__((always_inline, target("avx2,fma"))) void rk_nt8_tile_##MR##x##NR(     \
-            int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {            \
-        rk_v8 acc[MR][NR];                                                                          \
-        for (int i = 0; i < MR; i++)                                                                \
-            for (int j = 0; j < NR; j++) acc[i][j] = (rk_v8){0};                                    \
-        int k = 0;                                                                                  \
-        for (; k + 8 <= K; k += 8) {                                                                \
-            rk_v8 b[NR];                                                                            \
-            for (int j = 0; j < NR; j++) b[j] = *(const rk_v8 *)(B + (size_t)j * ldb + k);          \
-            for (int i = 0; i < MR; i++) {                                                          \
-                rk_v8 a = *(const rk_v8 *)(A + (size_t)i * lda + k);                                \
-                for (int j = 0; j < NR; j++) acc[i][j] += a * b[j];                                 \
-            }                                                                                       \
-        }                                                                                           \
-        for (int i = 0; i < MR; i++)                                                                \
-            for (int j = 0; j < NR; j++) {                                                          \
-                float s = rk_hsum8(acc[i][j]);                                                      \
-                for (int kk = k; kk < K; kk++) s += A[(size_t)i * lda + kk] * B[(size_t)j * ldb + kk]; \
-                C[(size_t)i * ldc + j] += s;                                                        \
-            }                                                                                       \
-    }
-RK_NT8_TILE(4, 2)
-RK_NT8_TILE(2, 4)
-RK_NT8_TILE(1, 8)
-RK_NT8_TILE(1, 1)
-#define RK_NT8_ROWS(MR, NR)                                                                         \
-    for (; m + MR <= M; m += MR) {                                                                  \
-        int n = 0;                                                                                  \
-        for (; n + NR <= N; n += NR)                                                                \
-            rk_nt8_tile_##MR##x##NR(K, A + (size_t)m * lda, lda, B + (size_t)n * ldb, ldb,          \
-                                    C + (size_t)m * ldc + n, ldc);                                  \
-        for (; n < N; n++)                                                                          \
-            for (int i = 0; i < MR; i++)                                                            \
-                rk_nt8_tile_1x1(K, A + (size_t)(m + i) * lda, lda, B + (size_t)n * ldb, ldb,        \
-                                C + (size_t)(m + i) * ldc + n, ldc);                                \
-    }
+RK_NT_TILE_OF(rk_nt8, rk_v8, 8, rk_hsum8, RK_AVX2_TARGET, 4, 2)
+RK_NT_TILE_OF(rk_nt8, rk_v8, 8, rk_hsum8, RK_AVX2_TARGET, 2, 4)
+RK_NT_TILE_OF(rk_nt8, rk_v8, 8, rk_hsum8, RK_AVX2_TARGET, 1, 8)
+RK_NT_TILE_OF(rk_nt8, rk_v8, 8, rk_hsum8, RK_AVX2_TARGET, 1, 1)
 __attribute__((target("avx2,fma"))) void rk_gemm_nt_acc_avx2(int M, int N, int K, const float *A, int lda,
                                                             const float *B, int ldb, float *C, int ldc) {
     int m = 0;
-    RK_NT8_ROWS(4, 2)
-    RK_NT8_ROWS(2, 4)
-    RK_NT8_ROWS(1, 8)
+    RK_NT_ROWS_OF(rk_nt8, 4, 2)
+    RK_NT_ROWS_OF(rk_nt8, 2, 4)
+    RK_NT_ROWS_OF(rk_nt8, 1, 8)
 }
 #else
 void rk_gemm_nt_acc_avx2(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
