@@ -78,32 +78,62 @@ typedef float rk_v16 __attribute__((vector_size(64), aligned(4)));
 // the clones, so the baseline clone's vector ABI never shows.
 #pragma clang diagnostic ignored "-Wpsabi"
 
-// One MR × 64 tile of C += A · B over k in [k0, k1): C [MR, 64] at C (stride ldc),
-// A's rows at A (stride lda), B's rows of 64 columns at B (stride ldb). MR × 4 vector
-// accumulators; each B vector loaded feeds MR multiply-adds.
-#define RK_NN_TILE(MR)                                                                              \
-    static inline __attribute__((always_inline)) void rk_nn_tile_##MR(int k0, int k1, const float *A, int lda, \
-                                                                       const float *B, int ldb, float *C, int ldc) { \
-        rk_v16 c[MR][4];                                                                            \
+// One MR × (NV·W) tile of C += A · B over k in [k0, k1): C at C (stride ldc), A's rows
+// at A (stride lda), B's rows at B (stride ldb); MR × NV accumulators of vector type VT
+// (W floats), each B vector loaded feeding MR multiply-adds; PREFIX_tile_MRxNV, compiled
+// with the extra attributes ATTRS.
+#define RK_NN_TILE_OF(PREFIX, VT, W, ATTRS, MR, NV)                                                 \
+    static inline __attribute__((always_inline ATTRS)) void PREFIX##_tile_##MR##x##NV(                \
+            int k0, int k1, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {   \
+        VT c[MR][NV];                                                                               \
         for (int i = 0; i < MR; i++)                                                                \
-            for (int j = 0; j < 4; j++) c[i][j] = *(const rk_v16 *)(C + (size_t)i * ldc + 16 * j);  \
+            for (int j = 0; j < NV; j++) c[i][j] = *(const VT *)(C + (size_t)i * ldc + W * j);      \
         for (int k = k0; k < k1; k++) {                                                             \
             const float *b = B + (size_t)k * ldb;                                                   \
-            rk_v16 b0 = *(const rk_v16 *)b, b1 = *(const rk_v16 *)(b + 16);                         \
-            rk_v16 b2 = *(const rk_v16 *)(b + 32), b3 = *(const rk_v16 *)(b + 48);                  \
+            VT bv[NV];                                                                              \
+            for (int j = 0; j < NV; j++) bv[j] = *(const VT *)(b + W * j);                          \
             for (int i = 0; i < MR; i++) {                                                          \
                 float ai = A[(size_t)i * lda + k];                                                  \
-                c[i][0] += ai * b0; c[i][1] += ai * b1; c[i][2] += ai * b2; c[i][3] += ai * b3;     \
+                for (int j = 0; j < NV; j++) c[i][j] += ai * bv[j];                                 \
             }                                                                                       \
         }                                                                                           \
         for (int i = 0; i < MR; i++)                                                                \
-            for (int j = 0; j < 4; j++) *(rk_v16 *)(C + (size_t)i * ldc + 16 * j) = c[i][j];        \
+            for (int j = 0; j < NV; j++) *(VT *)(C + (size_t)i * ldc + W * j) = c[i][j];            \
     }
-RK_NN_TILE(5)
-RK_NN_TILE(4)
-RK_NN_TILE(3)
-RK_NN_TILE(2)
-RK_NN_TILE(1)
+
+// The full 64-column panels of C[M,N] += A[M,K] · B[K,N], K 64 rows of B at a time, in
+// row tiles of ROWS(rest) rows (rest: the rows left), each run by TILES(mr, k0, k1, a,
+// lda, b, ldb, c, ldc); n0 ends at the first column past them. Both variants below.
+#define RK_NN_PANELS(ROWS, TILES)                                                                   \
+    int n0 = 0;                                                                                     \
+    for (; n0 + 64 <= N; n0 += 64)                                                                  \
+        for (int k0 = 0; k0 < K; k0 += RK_NN_KC) {                                                  \
+            const int k1 = K - k0 > RK_NN_KC ? k0 + RK_NN_KC : K;                                   \
+            for (int m0 = 0, mr; m0 < M; m0 += mr) {                                                \
+                mr = ROWS(M - m0);                                                                  \
+                TILES(mr, k0, k1, A + (size_t)m0 * lda, lda, B + n0, ldb, C + (size_t)m0 * ldc + n0, ldc); \
+            }                                                                                       \
+        }
+
+#define RK_ANY_TARGET
+RK_NN_TILE_OF(rk_nn, rk_v16, 16, RK_ANY_TARGET, 5, 4)
+RK_NN_TILE_OF(rk_nn, rk_v16, 16, RK_ANY_TARGET, 4, 4)
+RK_NN_TILE_OF(rk_nn, rk_v16, 16, RK_ANY_TARGET, 3, 4)
+RK_NN_TILE_OF(rk_nn, rk_v16, 16, RK_ANY_TARGET, 2, 4)
+RK_NN_TILE_OF(rk_nn, rk_v16, 16, RK_ANY_TARGET, 1, 4)
+
+// Tiles of 5 rows where the rest divides by 5, else 4, and the last 1–3 together.
+static inline int rk_nn_rows(int rest) { return rest % 5 == 0 ? 5 : rest >= 4 ? 4 : rest; }
+static inline __attribute__((always_inline)) void rk_nn_tiles(int mr, int k0, int k1, const float *a, int lda,
+                                                              const float *b, int ldb, float *c, int ldc) {
+    switch (mr) {
+    case 5: rk_nn_tile_5x4(k0, k1, a, lda, b, ldb, c, ldc); break;
+    case 4: rk_nn_tile_4x4(k0, k1, a, lda, b, ldb, c, ldc); break;
+    case 3: rk_nn_tile_3x4(k0, k1, a, lda, b, ldb, c, ldc); break;
+    case 2: rk_nn_tile_2x4(k0, k1, a, lda, b, ldb, c, ldc); break;
+    default: rk_nn_tile_1x4(k0, k1, a, lda, b, ldb, c, ldc); break;
+    }
+}
 
 // C[M,N] += A[M,K] · B[K,N], register-blocked: tiles of up to 5 rows × 64 columns
 // (up to 20 vector accumulators) stream B's rows once per row tile. B is read in
@@ -118,25 +148,7 @@ RK_NN_TILE(1)
 #define RK_NN_KC 64
 RK_CLONES void rk_gemm_nn_acc_any(int M, int N, int K, const float *A, int lda,
                                   const float *B, int ldb, float *C, int ldc) {
-    int n0 = 0;
-    for (; n0 + 64 <= N; n0 += 64) {
-      for (int k0 = 0; k0 < K; k0 += RK_NN_KC) {
-        const int k1 = K - k0 > RK_NN_KC ? k0 + RK_NN_KC : K;
-        for (int m0 = 0; m0 < M;) {
-            const int rest = M - m0, mr = rest % 5 == 0 ? 5 : rest >= 4 ? 4 : rest;
-            const float *a = A + (size_t)m0 * lda, *b = B + n0;
-            float *c = C + (size_t)m0 * ldc + n0;
-            switch (mr) {
-            case 5: rk_nn_tile_5(k0, k1, a, lda, b, ldb, c, ldc); break;
-            case 4: rk_nn_tile_4(k0, k1, a, lda, b, ldb, c, ldc); break;
-            case 3: rk_nn_tile_3(k0, k1, a, lda, b, ldb, c, ldc); break;
-            case 2: rk_nn_tile_2(k0, k1, a, lda, b, ldb, c, ldc); break;
-            default: rk_nn_tile_1(k0, k1, a, lda, b, ldb, c, ldc); break;
-            }
-            m0 += mr;
-        }
-      }
-    }
+    RK_NN_PANELS(rk_nn_rows, rk_nn_tiles)
     // remaining columns, 16 at a time: tiles of 4 rows × 16 columns, K innermost
     for (; n0 + 16 <= N; n0 += 16) {
         int m0 = 0;
@@ -201,55 +213,34 @@ RK_CLONES void rk_gemm_nn_acc_any(int M, int N, int K, const float *A, int lda,
 // 15–30 rows).
 #if defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 6)
 typedef float rk_v8 __attribute__((vector_size(32), aligned(4)));
-#define RK_NN8_TILE(MR, NV)                                                                         \
-    static inline __attribute__((always_inline, target("avx2,fma"))) void rk_nn8_tile_##MR##x##NV(    \
-            int k0, int k1, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {   \
-        rk_v8 c[MR][NV];                                                                            \
-        for (int i = 0; i < MR; i++)                                                                \
-            for (int j = 0; j < NV; j++) c[i][j] = *(const rk_v8 *)(C + (size_t)i * ldc + 8 * j);   \
-        for (int k = k0; k < k1; k++) {                                                             \
-            const float *b = B + (size_t)k * ldb;                                                   \
-            rk_v8 bv[NV];                                                                           \
-            for (int j = 0; j < NV; j++) bv[j] = *(const rk_v8 *)(b + 8 * j);                       \
-            for (int i = 0; i < MR; i++) {                                                          \
-                float ai = A[(size_t)i * lda + k];                                                  \
-                for (int j = 0; j < NV; j++) c[i][j] += ai * bv[j];                                 \
-            }                                                                                       \
-        }                                                                                           \
-        for (int i = 0; i < MR; i++)                                                                \
-            for (int j = 0; j < NV; j++) *(rk_v8 *)(C + (size_t)i * ldc + 8 * j) = c[i][j];         \
+#define RK_AVX2_TARGET , target("avx2,fma")
+RK_NN_TILE_OF(rk_nn8, rk_v8, 8, RK_AVX2_TARGET, 6, 2)
+RK_NN_TILE_OF(rk_nn8, rk_v8, 8, RK_AVX2_TARGET, 5, 2)
+RK_NN_TILE_OF(rk_nn8, rk_v8, 8, RK_AVX2_TARGET, 4, 2)
+RK_NN_TILE_OF(rk_nn8, rk_v8, 8, RK_AVX2_TARGET, 3, 2)
+RK_NN_TILE_OF(rk_nn8, rk_v8, 8, RK_AVX2_TARGET, 2, 4)
+RK_NN_TILE_OF(rk_nn8, rk_v8, 8, RK_AVX2_TARGET, 1, 4)
+
+// Tiles of 6 rows, then the rest together; a 64-column panel is 4 tiles of 16 columns,
+// or, for 1–2 rows, 2 of 32.
+static inline int rk_nn8_rows(int rest) { return rest >= 6 ? 6 : rest; }
+static inline __attribute__((always_inline RK_AVX2_TARGET)) void rk_nn8_tiles(int mr, int k0, int k1, const float *a, int lda,
+                                                                              const float *b, int ldb, float *c, int ldc) {
+    for (int j = 0; j < 64; j += mr >= 3 ? 16 : 32) {
+        switch (mr) {
+        case 6: rk_nn8_tile_6x2(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;
+        case 5: rk_nn8_tile_5x2(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;
+        case 4: rk_nn8_tile_4x2(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;
+        case 3: rk_nn8_tile_3x2(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;
+        case 2: rk_nn8_tile_2x4(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;
+        default: rk_nn8_tile_1x4(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;
+        }
     }
-RK_NN8_TILE(6, 2)
-RK_NN8_TILE(5, 2)
-RK_NN8_TILE(4, 2)
-RK_NN8_TILE(3, 2)
-RK_NN8_TILE(2, 4)
-RK_NN8_TILE(1, 4)
+}
 
 __attribute__((target("avx2,fma"))) void rk_gemm_nn_acc_avx2(int M, int N, int K, const float *A, int lda,
                                                             const float *B, int ldb, float *C, int ldc) {
-    int n0 = 0;
-    for (; n0 + 64 <= N; n0 += 64) {
-      for (int k0 = 0; k0 < K; k0 += RK_NN_KC) {
-        const int k1 = K - k0 > RK_NN_KC ? k0 + RK_NN_KC : K;
-        for (int m0 = 0; m0 < M;) {
-            const int rest = M - m0, mr = rest >= 6 ? 6 : rest;
-            const float *a = A + (size_t)m0 * lda, *b = B + n0;
-            float *c = C + (size_t)m0 * ldc + n0;
-            for (int j = 0; j < 64; j += mr >= 3 ? 16 : 32) {
-                switch (mr) {
-                case 6: rk_nn8_tile_6x2(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;
-                case 5: rk_nn8_tile_5x2(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;
-                case 4: rk_nn8_tile_4x2(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;
-                case 3: rk_nn8_tile_3x2(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;
-                case 2: rk_nn8_tile_2x4(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;
-                default: rk_nn8_tile_1x4(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;
-                }
-            }
-            m0 += mr;
-        }
-      }
-    }
+    RK_NN_PANELS(rk_nn8_rows, rk_nn8_tiles)
     // the columns past the last full panel as the general kernel takes them
     if (n0 < N) rk_gemm_nn_acc_any(M, N - n0, K, A, lda, B + n0, ldb, C + n0, ldc);
 }
@@ -340,7 +331,6 @@ static inline __attribute__((always_inline)) float rk_hsum16(rk_v16 v) {
                                   C + (size_t)(m + i) * ldc + n, ldc);                              \
     }
 
-#define RK_ANY_TARGET
 RK_NT_TILE_OF(rk_nt, rk_v16, 16, rk_hsum16, RK_ANY_TARGET, 4, 4)
 RK_NT_TILE_OF(rk_nt, rk_v16, 16, rk_hsum16, RK_ANY_TARGET, 2, 8)
 RK_NT_TILE_OF(rk_nt, rk_v16, 16, rk_hsum16, RK_ANY_TARGET, 1, 8)
@@ -362,7 +352,6 @@ RK_CLONES void rk_gemm_nt_acc_any(int M, int N, int K, const float *A, int lda,
 // AVX-512 Xeon: 4 × 1024 × 256 42 → 70 GFLOP/s, 16 rows 44 → 71; one row, bound by
 // streaming B, 45 either way).
 #if defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 6)
-#define RK_AVX2_TARGET , target("avx2,fma")
 static inline __attribute__((always_inline RK_AVX2_TARGET)) float rk_hsum8(rk_v8 v) {
     typedef float rk_v4 __attribute__((vector_size(16), aligned(4)));
     rk_v4 q = __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
