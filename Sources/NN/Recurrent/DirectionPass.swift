@@ -190,54 +190,54 @@ final class DirectionPass {
         let gh = kind == .gru ? Tensor(uninitialized: [B, GH], on: be) : nil
 
         parallel(parts.count, be) { part in
-                let (r0, r1) = parts[part]
-                let rows = r1 - r0
-                for t in 0..<T {
-                    // the kernels see this part's nb running rows; the finished ones keep their state
-                    let nb = max(0, min(r1, active[t]) - r0)
-                    let i0 = rowStart[t] + r0                       // this part's first row in gx
-                    let ik = keepActivations ? i0 : r0              // … and in acts and ghn
-                    let hPrev = hs.pointer + t * B * H + r0 * H, hNext = hs.pointer + (t + 1) * B * H + r0 * H
-                    let g: UnsafeMutablePointer<Float>
-                    if let (wihT, bias) = stepwise, let xd = self.xd {
-                        // g[nb, G·H] = x_t[nb, F] · W_ihᵀ + biases (finished rows' g is not read)
-                        g = gx.pointer + r0 * GH
-                        if let bias { be.broadcastRows(bias.pointer, rows: nb, cols: GH, g) } else { be.fill(g, nb * GH, 0) }
-                        be.gemmPrepared(m: nb, n: GH, k: F, a: xd.pointer + i0 * F, lda: F, prepared: wihT.pointer, c: g, ldc: GH)
-                    } else if let (table, rowIds) = tableSteps {
-                        // g[nb, G·H] = the table rows of this step's ids
-                        g = gx.pointer + r0 * GH
-                        if nb > 0 { be.gatherBlocks(table.pointer, width: GH, src: Array(rowIds[i0..<(i0 + nb)]), g) }
-                    } else {
-                        g = gx.pointer + i0 * GH
-                    }
-                    switch kind {
-                    case .rnnTanh, .rnnReLU:
-                        hiddenProduct(nb, hPrev, g)
-                        be.rnnStep(batch: nb, hidden: H, relu: kind == .rnnReLU, pre: g, h: hNext)
-                    case .lstm:
-                        guard let cs, let acts else { return }
-                        hiddenProduct(nb, hPrev, g)
-                        be.lstmStep(batch: nb, hidden: H, pre: g, hPrev: hPrev,
-                                    cPrev: cs.pointer + t * B * H + r0 * H, h: hNext,
-                                    c: cs.pointer + (t + 1) * B * H + r0 * H, acts: acts.pointer + ik * GH)
-                    case .gru:
-                        guard let gh, let acts, let ghn else { return }
-                        let ghRows = gh.pointer + r0 * GH
-                        if let bHh = w.bHh { be.broadcastRows(bHh.pointer, rows: nb, cols: GH, ghRows) }
-                        else { be.fill(ghRows, nb * GH, 0) }
-                        hiddenProduct(nb, hPrev, ghRows)
-                        be.gruStep(batch: nb, hidden: H, gx: g, gh: ghRows, hPrev: hPrev,
-                                   h: hNext, acts: acts.pointer + ik * GH, ghn: ghn.pointer + ik * H)
-                    }
-                    if nb < rows {
-                        be.copy(hPrev + nb * H, hNext + nb * H, (rows - nb) * H)
-                        if let cs {
-                            be.copy(cs.pointer + t * B * H + (r0 + nb) * H, cs.pointer + (t + 1) * B * H + (r0 + nb) * H,
-                                    (rows - nb) * H)
-                        }
+            let (r0, r1) = parts[part]
+            let rows = r1 - r0
+            for t in 0..<T {
+                // the kernels see this part's nb running rows; the finished ones keep their state
+                let nb = max(0, min(r1, active[t]) - r0)
+                let i0 = rowStart[t] + r0                       // this part's first row in gx
+                let ik = keepActivations ? i0 : r0              // … and in acts and ghn
+                let hPrev = hs.pointer + t * B * H + r0 * H, hNext = hs.pointer + (t + 1) * B * H + r0 * H
+                let g: UnsafeMutablePointer<Float>
+                if let (wihT, bias) = stepwise, let xd = self.xd {
+                    // g[nb, G·H] = x_t[nb, F] · W_ihᵀ + biases (finished rows' g is not read)
+                    g = gx.pointer + r0 * GH
+                    if let bias { be.broadcastRows(bias.pointer, rows: nb, cols: GH, g) } else { be.fill(g, nb * GH, 0) }
+                    be.gemmPrepared(m: nb, n: GH, k: F, a: xd.pointer + i0 * F, lda: F, prepared: wihT.pointer, c: g, ldc: GH)
+                } else if let (table, rowIds) = tableSteps {
+                    // g[nb, G·H] = the table rows of this step's ids
+                    g = gx.pointer + r0 * GH
+                    if nb > 0 { be.gatherBlocks(table.pointer, width: GH, src: Array(rowIds[i0..<(i0 + nb)]), g) }
+                } else {
+                    g = gx.pointer + i0 * GH
+                }
+                switch kind {
+                case .rnnTanh, .rnnReLU:
+                    hiddenProduct(nb, hPrev, g)
+                    be.rnnStep(batch: nb, hidden: H, relu: kind == .rnnReLU, pre: g, h: hNext)
+                case .lstm:
+                    guard let cs, let acts else { return }
+                    hiddenProduct(nb, hPrev, g)
+                    be.lstmStep(batch: nb, hidden: H, pre: g, hPrev: hPrev,
+                                cPrev: cs.pointer + t * B * H + r0 * H, h: hNext,
+                                c: cs.pointer + (t + 1) * B * H + r0 * H, acts: acts.pointer + ik * GH)
+                case .gru:
+                    guard let gh, let acts, let ghn else { return }
+                    let ghRows = gh.pointer + r0 * GH
+                    if let bHh = w.bHh { be.broadcastRows(bHh.pointer, rows: nb, cols: GH, ghRows) }
+                    else { be.fill(ghRows, nb * GH, 0) }
+                    hiddenProduct(nb, hPrev, ghRows)
+                    be.gruStep(batch: nb, hidden: H, gx: g, gh: ghRows, hPrev: hPrev,
+                               h: hNext, acts: acts.pointer + ik * GH, ghn: ghn.pointer + ik * H)
+                }
+                if nb < rows {
+                    be.copy(hPrev + nb * H, hNext + nb * H, (rows - nb) * H)
+                    if let cs {
+                        be.copy(cs.pointer + t * B * H + (r0 + nb) * H, cs.pointer + (t + 1) * B * H + (r0 + nb) * H,
+                                (rows - nb) * H)
                     }
                 }
+            }
         }
         // y rows (padding rows of y stay as the caller zeroed them).
         be.scatterAddBlocks(hs.pointer + B * H, width: H, src: yRow, output)
@@ -318,42 +318,42 @@ final class DirectionPass {
 
         let parts = Self.rowParts(B, hidden: H, gates: G, be)
         parallel(parts.count, be) { part in
-                let (r0, r1) = parts[part]
-                let rows = r1 - r0
-                var dh = dhA.pointer + r0 * H, dhPrev = dhB.pointer + r0 * H
-                for t in stride(from: T - 1, through: 0, by: -1) {
-                    let nb = max(0, min(r1, active[t]) - r0)
-                    let i0 = rowStart[t] + r0
-                    if let dyd { be.axpy(rows * H, 1, dyd.pointer + t * B * H + r0 * H, dh) }
-                    let hPrev = hs.pointer + t * B * H + r0 * H
-                    let dG = dgx.pointer + i0 * GH
-                    switch kind {
-                    case .rnnTanh, .rnnReLU:
-                        be.rnnStepBackward(batch: nb, hidden: H, relu: kind == .rnnReLU,
-                                           dh: dh, h: hs.pointer + (t + 1) * B * H + r0 * H, dPre: dG, dhPrev: dhPrev)
-                    case .lstm:
-                        guard let cs, let acts, let dc else { return }
-                        be.lstmStepBackward(batch: nb, hidden: H, dh: dh, dc: dc.pointer + r0 * H,
-                                            cPrev: cs.pointer + t * B * H + r0 * H, c: cs.pointer + (t + 1) * B * H + r0 * H,
-                                            acts: acts.pointer + i0 * GH, dPre: dG, dhPrev: dhPrev)
-                    case .gru:
-                        guard let acts, let ghn else { return }
-                        be.gruStepBackward(batch: nb, hidden: H, dh: dh, hPrev: hPrev,
-                                           acts: acts.pointer + i0 * GH, ghn: ghn.pointer + i0 * H,
-                                           dgx: dG, dgh: dgh.pointer + i0 * GH, dhPrev: dhPrev)
-                    }
-                    // a finished row's gradient passes through to the step before (its dc stays)
-                    if nb < rows { be.copy(dh + nb * H, dhPrev + nb * H, (rows - nb) * H) }
-                    // dh_{t−1}[nb, H] += dG_h[nb, G·H] · W_hh[G·H, H]
-                    let dGh = dgh.pointer + i0 * GH
-                    if let whh {
-                        be.gemmPrepared(m: nb, n: H, k: GH, a: dGh, lda: GH, prepared: whh.pointer, c: dhPrev, ldc: H)
-                    } else {
-                        be.gemm(transA: false, transB: false, m: nb, n: H, k: GH, alpha: 1, a: dGh, lda: GH,
-                                b: w.wHh.pointer, ldb: H, beta: 1, c: dhPrev, ldc: H)
-                    }
-                    swap(&dh, &dhPrev)
+            let (r0, r1) = parts[part]
+            let rows = r1 - r0
+            var dh = dhA.pointer + r0 * H, dhPrev = dhB.pointer + r0 * H
+            for t in stride(from: T - 1, through: 0, by: -1) {
+                let nb = max(0, min(r1, active[t]) - r0)
+                let i0 = rowStart[t] + r0
+                if let dyd { be.axpy(rows * H, 1, dyd.pointer + t * B * H + r0 * H, dh) }
+                let hPrev = hs.pointer + t * B * H + r0 * H
+                let dG = dgx.pointer + i0 * GH
+                switch kind {
+                case .rnnTanh, .rnnReLU:
+                    be.rnnStepBackward(batch: nb, hidden: H, relu: kind == .rnnReLU,
+                                       dh: dh, h: hs.pointer + (t + 1) * B * H + r0 * H, dPre: dG, dhPrev: dhPrev)
+                case .lstm:
+                    guard let cs, let acts, let dc else { return }
+                    be.lstmStepBackward(batch: nb, hidden: H, dh: dh, dc: dc.pointer + r0 * H,
+                                        cPrev: cs.pointer + t * B * H + r0 * H, c: cs.pointer + (t + 1) * B * H + r0 * H,
+                                        acts: acts.pointer + i0 * GH, dPre: dG, dhPrev: dhPrev)
+                case .gru:
+                    guard let acts, let ghn else { return }
+                    be.gruStepBackward(batch: nb, hidden: H, dh: dh, hPrev: hPrev,
+                                       acts: acts.pointer + i0 * GH, ghn: ghn.pointer + i0 * H,
+                                       dgx: dG, dgh: dgh.pointer + i0 * GH, dhPrev: dhPrev)
                 }
+                // a finished row's gradient passes through to the step before (its dc stays)
+                if nb < rows { be.copy(dh + nb * H, dhPrev + nb * H, (rows - nb) * H) }
+                // dh_{t−1}[nb, H] += dG_h[nb, G·H] · W_hh[G·H, H]
+                let dGh = dgh.pointer + i0 * GH
+                if let whh {
+                    be.gemmPrepared(m: nb, n: H, k: GH, a: dGh, lda: GH, prepared: whh.pointer, c: dhPrev, ldc: H)
+                } else {
+                    be.gemm(transA: false, transB: false, m: nb, n: H, k: GH, alpha: 1, a: dGh, lda: GH,
+                            b: w.wHh.pointer, ldb: H, beta: 1, c: dhPrev, ldc: H)
+                }
+                swap(&dh, &dhPrev)
+            }
         }
         // After T swaps the latest gradient sits in dhA when T is even, else in dhB; the
         // gradients of h0 and c0 go back in batch order.
