@@ -78,12 +78,20 @@ typedef float rk_v16 __attribute__((vector_size(64), aligned(4)));
 // the clones, so the baseline clone's vector ABI never shows.
 #pragma clang diagnostic ignored "-Wpsabi"
 
-// One MR × (NV·W) tile of C += A · B over k in [k0, k1): C at C (stride ldc), A's rows
-// at A (stride lda), B's rows at B (stride ldb); MR × NV accumulators of vector type VT
-// (W floats), each B vector loaded feeding MR multiply-adds; PREFIX_tile_MRxNV, compiled
-// with the extra attributes ATTRS.
-#define RK_NN_TILE_OF(PREFIX, VT, W, ATTRS, MR, NV)                                                 \
-    static inline __attribute__((always_inline ATTRS)) void PREFIX##_tile_##MR##x##NV(                \
+// Element (i, k) of the left factor of a tile whose first row is at A: A[M,K] read by
+// rows (C += A · B), or A[K,M] read by columns (C += Aᵀ · B, A's column i is row i of Aᵀ).
+#define RK_A_NN(i, k) A[(size_t)(i) * lda + (k)]
+#define RK_A_TN(i, k) A[(size_t)(k) * lda + (i)]
+// Where row m0 of the left factor starts, for either layout.
+#define RK_ROW_NN(m0) ((size_t)(m0) * lda)
+#define RK_ROW_TN(m0) ((size_t)(m0))
+
+// One MR × (NV·W) tile of C += A · B (or Aᵀ · B, as AT reads A) over k in [k0, k1): C at C
+// (stride ldc), A's element (i, k) at AT(i, k) (stride lda), B's rows at B (stride ldb);
+// MR × NV accumulators of vector type VT (W floats), each B vector loaded feeding MR
+// multiply-adds; the function NAME, compiled with the extra attributes that follow.
+#define RK_TILE_OF(NAME, VT, W, MR, NV, AT, ...)                                                    \
+    static inline __attribute__((always_inline __VA_ARGS__)) void NAME(                             \
             int k0, int k1, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {   \
         VT c[MR][NV];                                                                               \
         for (int i = 0; i < MR; i++)                                                                \
@@ -93,27 +101,32 @@ typedef float rk_v16 __attribute__((vector_size(64), aligned(4)));
             VT bv[NV];                                                                              \
             for (int j = 0; j < NV; j++) bv[j] = *(const VT *)(b + W * j);                          \
             for (int i = 0; i < MR; i++) {                                                          \
-                float ai = A[(size_t)i * lda + k];                                                  \
+                float ai = AT(i, k);                                                                \
                 for (int j = 0; j < NV; j++) c[i][j] += ai * bv[j];                                 \
             }                                                                                       \
         }                                                                                           \
         for (int i = 0; i < MR; i++)                                                                \
             for (int j = 0; j < NV; j++) *(VT *)(C + (size_t)i * ldc + W * j) = c[i][j];            \
     }
+// The same tile for both products: PREFIX_tile_MRxNV (A · B) and PREFIX_tn_tile_MRxNV (Aᵀ · B).
+#define RK_NN_TILE_OF(PREFIX, VT, W, ATTRS, MR, NV)                                                 \
+    RK_TILE_OF(PREFIX##_tile_##MR##x##NV, VT, W, MR, NV, RK_A_NN, ATTRS)                            \
+    RK_TILE_OF(PREFIX##_tn_tile_##MR##x##NV, VT, W, MR, NV, RK_A_TN, ATTRS)
 
-// The full 64-column panels of C[M,N] += A[M,K] · B[K,N], K 64 rows of B at a time, in
-// row tiles of ROWS(rest) rows (rest: the rows left), each run by TILES(mr, k0, k1, a,
-// lda, b, ldb, c, ldc); n0 ends at the first column past them. Both variants below.
-#define RK_NN_PANELS(ROWS, TILES)                                                                   \
+// The full 64-column panels of C[M,N] += A · B (B: [K,N]), K taken KC rows of B at a
+// time, in row tiles of ROWS(rest) rows (rest: the rows left), each run by TILES(mr, k0,
+// k1, a, lda, b, ldb, c, ldc) with a = A + ROW(m0); n0 ends at the first column past them.
+#define RK_PANELS(ROWS, TILES, ROW, KC)                                                             \
     int n0 = 0;                                                                                     \
     for (; n0 + 64 <= N; n0 += 64)                                                                  \
-        for (int k0 = 0; k0 < K; k0 += RK_NN_KC) {                                                  \
-            const int k1 = K - k0 > RK_NN_KC ? k0 + RK_NN_KC : K;                                   \
+        for (int k0 = 0; k0 < K; k0 += KC) {                                                        \
+            const int k1 = K - k0 > KC ? k0 + KC : K;                                               \
             for (int m0 = 0, mr; m0 < M; m0 += mr) {                                                \
                 mr = ROWS(M - m0);                                                                  \
-                TILES(mr, k0, k1, A + (size_t)m0 * lda, lda, B + n0, ldb, C + (size_t)m0 * ldc + n0, ldc); \
+                TILES(mr, k0, k1, A + ROW(m0), lda, B + n0, ldb, C + (size_t)m0 * ldc + n0, ldc);   \
             }                                                                                       \
         }
+#define RK_NN_PANELS(ROWS, TILES) RK_PANELS(ROWS, TILES, RK_ROW_NN, RK_NN_KC)
 
 #define RK_ANY_TARGET
 RK_NN_TILE_OF(rk_nn, rk_v16, 16, RK_ANY_TARGET, 5, 4)
@@ -124,16 +137,19 @@ RK_NN_TILE_OF(rk_nn, rk_v16, 16, RK_ANY_TARGET, 1, 4)
 
 // Tiles of 5 rows where the rest divides by 5, else 4, and the last 1–3 together.
 static inline int rk_nn_rows(int rest) { return rest % 5 == 0 ? 5 : rest >= 4 ? 4 : rest; }
-static inline __attribute__((always_inline)) void rk_nn_tiles(int mr, int k0, int k1, const float *a, int lda,
-                                                              const float *b, int ldb, float *c, int ldc) {
-    switch (mr) {
-    case 5: rk_nn_tile_5x4(k0, k1, a, lda, b, ldb, c, ldc); break;
-    case 4: rk_nn_tile_4x4(k0, k1, a, lda, b, ldb, c, ldc); break;
-    case 3: rk_nn_tile_3x4(k0, k1, a, lda, b, ldb, c, ldc); break;
-    case 2: rk_nn_tile_2x4(k0, k1, a, lda, b, ldb, c, ldc); break;
-    default: rk_nn_tile_1x4(k0, k1, a, lda, b, ldb, c, ldc); break;
+#define RK_TILES_512(NAME, TILE)                                                                   \
+    static inline __attribute__((always_inline)) void NAME(int mr, int k0, int k1, const float *a, int lda, \
+                                                           const float *b, int ldb, float *c, int ldc) { \
+        switch (mr) {                                                                               \
+        case 5: TILE##5x4(k0, k1, a, lda, b, ldb, c, ldc); break;                                   \
+        case 4: TILE##4x4(k0, k1, a, lda, b, ldb, c, ldc); break;                                   \
+        case 3: TILE##3x4(k0, k1, a, lda, b, ldb, c, ldc); break;                                   \
+        case 2: TILE##2x4(k0, k1, a, lda, b, ldb, c, ldc); break;                                   \
+        default: TILE##1x4(k0, k1, a, lda, b, ldb, c, ldc); break;                                  \
+        }                                                                                           \
     }
-}
+RK_TILES_512(rk_nn_tiles, rk_nn_tile_)
+RK_TILES_512(rk_tn_tiles, rk_nn_tn_tile_)
 
 // C[M,N] += A[M,K] · B[K,N], register-blocked: tiles of up to 5 rows × 64 columns
 // (up to 20 vector accumulators) stream B's rows once per row tile. B is read in
@@ -204,6 +220,30 @@ RK_CLONES void rk_gemm_nn_acc_any(int M, int N, int K, const float *A, int lda,
     }
 }
 
+// C[M,N] += Aᵀ · B with A stored [K,M] and B [K,N] (the weight gradients of all steps,
+// dW = dGᵀ · X, K the steps' rows): the tiles above with A read by columns. K is taken
+// 256 rows of B at a time (64 KB of a 64-column panel, from L2; a k-step's 5 values of A
+// share a cache line with the next tiles'). OpenBLAS packs both sides of such a product
+// on every call, and with few outputs and thousands of rows the packing shows: on a Xeon
+// core 256 × 64 × 1792 ran 122 → 149 GFLOP/s, 28 × 256 × 1792 87 → 146, 14 × 256 × 1792
+// 58 → 130; from ~384 × 256 outputs on, C no longer stays in cache across the K blocks and
+// OpenBLAS is the faster (1024 × 256 × 6000: 132 against 70), so the backend keeps those.
+// Columns past the last full 64-column panel (the backend sends none) go through a plain loop.
+#define RK_TN_KC 256
+static inline __attribute__((always_inline)) void rk_gemm_tn_rest(int M, int N, int K, const float *A, int lda,
+                                                                  const float *B, int ldb, float *C, int ldc, int n0) {
+    for (int i = 0; i < M; i++)
+        for (int k = 0; k < K; k++) {
+            const float a = A[(size_t)k * lda + i];
+            for (int j = n0; j < N; j++) C[(size_t)i * ldc + j] += a * B[(size_t)k * ldb + j];
+        }
+}
+RK_CLONES void rk_gemm_tn_acc_any(int M, int N, int K, const float *A, int lda,
+                                  const float *B, int ldb, float *C, int ldc) {
+    RK_PANELS(rk_nn_rows, rk_tn_tiles, RK_ROW_TN, RK_TN_KC)
+    rk_gemm_tn_rest(M, N, K, A, lda, B, ldb, C, ldc, n0);
+}
+
 // With 256-bit vectors (AVX2, 16 registers) the 64-byte tiles above take two
 // registers a vector, and 4 × 4 of them spill: the Haswell clone ran 15 × 1024 × 256
 // at 55 GFLOP/s. This variant tiles each 64-column panel for 16 ymm registers: up to
@@ -224,19 +264,22 @@ RK_NN_TILE_OF(rk_nn8, rk_v8, 8, RK_AVX2_TARGET, 1, 4)
 // Tiles of 6 rows, then the rest together; a 64-column panel is 4 tiles of 16 columns,
 // or, for 1–2 rows, 2 of 32.
 static inline int rk_nn8_rows(int rest) { return rest >= 6 ? 6 : rest; }
-static inline __attribute__((always_inline RK_AVX2_TARGET)) void rk_nn8_tiles(int mr, int k0, int k1, const float *a, int lda,
-                                                                              const float *b, int ldb, float *c, int ldc) {
-    for (int j = 0; j < 64; j += mr >= 3 ? 16 : 32) {
-        switch (mr) {
-        case 6: rk_nn8_tile_6x2(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;
-        case 5: rk_nn8_tile_5x2(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;
-        case 4: rk_nn8_tile_4x2(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;
-        case 3: rk_nn8_tile_3x2(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;
-        case 2: rk_nn8_tile_2x4(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;
-        default: rk_nn8_tile_1x4(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;
-        }
+#define RK_TILES_256(NAME, TILE)                                                                   \
+    static inline __attribute__((always_inline RK_AVX2_TARGET)) void NAME(int mr, int k0, int k1, const float *a, \
+                                                                          int lda, const float *b, int ldb, float *c, int ldc) { \
+        for (int j = 0; j < 64; j += mr >= 3 ? 16 : 32) {                                           \
+            switch (mr) {                                                                           \
+            case 6: TILE##6x2(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;                       \
+            case 5: TILE##5x2(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;                       \
+            case 4: TILE##4x2(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;                       \
+            case 3: TILE##3x2(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;                       \
+            case 2: TILE##2x4(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;                       \
+            default: TILE##1x4(k0, k1, a, lda, b + j, ldb, c + j, ldc); break;                      \
+            }                                                                                       \
+        }                                                                                           \
     }
-}
+RK_TILES_256(rk_nn8_tiles, rk_nn8_tile_)
+RK_TILES_256(rk_tn8_tiles, rk_nn8_tn_tile_)
 
 __attribute__((target("avx2,fma"))) void rk_gemm_nn_acc_avx2(int M, int N, int K, const float *A, int lda,
                                                             const float *B, int ldb, float *C, int ldc) {
@@ -244,9 +287,17 @@ __attribute__((target("avx2,fma"))) void rk_gemm_nn_acc_avx2(int M, int N, int K
     // the columns past the last full panel as the general kernel takes them
     if (n0 < N) rk_gemm_nn_acc_any(M, N - n0, K, A, lda, B + n0, ldb, C + n0, ldc);
 }
+__attribute__((target("avx2,fma"))) void rk_gemm_tn_acc_avx2(int M, int N, int K, const float *A, int lda,
+                                                            const float *B, int ldb, float *C, int ldc) {
+    RK_PANELS(rk_nn8_rows, rk_tn8_tiles, RK_ROW_TN, RK_TN_KC)
+    rk_gemm_tn_rest(M, N, K, A, lda, B, ldb, C, ldc, n0);
+}
 #else
 void rk_gemm_nn_acc_avx2(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
     rk_gemm_nn_acc_any(M, N, K, A, lda, B, ldb, C, ldc);
+}
+void rk_gemm_tn_acc_avx2(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
+    rk_gemm_tn_acc_any(M, N, K, A, lda, B, ldb, C, ldc);
 }
 #endif
 
@@ -278,6 +329,11 @@ static int rk_avx2_only(void) {
 void rk_gemm_nn_acc(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
     if (rk_avx2_only()) rk_gemm_nn_acc_avx2(M, N, K, A, lda, B, ldb, C, ldc);
     else rk_gemm_nn_acc_any(M, N, K, A, lda, B, ldb, C, ldc);
+}
+
+void rk_gemm_tn_acc(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
+    if (rk_avx2_only()) rk_gemm_tn_acc_avx2(M, N, K, A, lda, B, ldb, C, ldc);
+    else rk_gemm_tn_acc_any(M, N, K, A, lda, B, ldb, C, ldc);
 }
 
 // ---- small-M product with a transposed right side --------------------------

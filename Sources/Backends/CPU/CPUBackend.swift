@@ -30,6 +30,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// Products [m,k]·[n,k]ᵀ with at most this many rows use the dot-product kernel,
     /// which reads the right side in place instead of packing it.
     public var transposedKernelRows = 16
+    /// Products Aᵀ·B (A stored [k, m]) with at most this many outputs m·n use the
+    /// register-blocked kernel when m or n is a multiple of 64: the weight gradients of
+    /// small layers summed over all steps' rows, where OpenBLAS's packing of both sides
+    /// costs more than it saves; past it, C no longer stays in cache across the k blocks.
+    public var transposedLeftOutputs = 1 << 16
     /// Products with at least this many multiply-adds are split across threads.
     public var parallelGemmLimit = 1 << 20
 
@@ -166,6 +171,13 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             }
             return
         }
+        if transA && !transB && alpha == 1 && m * n <= transposedLeftOutputs
+            && (n % Self.panel == 0 || m % Self.panel == 0) {
+            scaleRows(c, rows: m, cols: n, ldc: ldc, beta)
+            gemmTransposedLeft(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+                               split: work >= parallelGemmLimit && threads > 1 && rk_parallel_depth() == 0)
+            return
+        }
         let parts = work >= parallelGemmLimit && rk_parallel_depth() == 0 ? min(threads, 2) : 1
         if parts == 1 {
             blas(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -186,6 +198,36 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 if cols <= 0 { return }
                 let bOff = transB ? c0 * ldb : c0
                 blas(transA, transB, m, cols, k, alpha, a, lda, b + bOff, ldb, beta, c + c0, ldc)
+            }
+        }
+    }
+
+    /// C[m, n] += A[k, m]ᵀ · B[k, n] by the register kernel, whose tiles cover 64-column
+    /// panels of its output: in row halves of C when n is a multiple of 64; else (n an
+    /// input width like 28, m a multiple of 64) as Cᵀ[n, m] = B[k, n]ᵀ · A[k, m] in column
+    /// halves, each thread adding its half of Cᵀ into C transposed.
+    private func gemmTransposedLeft(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                                    b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>,
+                                    ldc: Int, split: Bool) {
+        if n % Self.panel == 0 {
+            let m0 = split ? (m + 1) / 2 : m
+            parallelFor(split ? 2 : 1) { i in
+                let r0 = i == 0 ? 0 : m0, rows = i == 0 ? m0 : m - m0
+                if rows > 0 { rk_gemm_tn_acc(Int32(rows), Int32(n), Int32(k), a + r0, Int32(lda), b, Int32(ldb), c + r0 * ldc, Int32(ldc)) }
+            }
+            return
+        }
+        let ct = UnsafeMutablePointer<Float>.allocate(capacity: n * m)   // Cᵀ [n, m]
+        defer { ct.deallocate() }
+        ct.initialize(repeating: 0, count: n * m)
+        let m0 = split ? (m / 2 + Self.panel - 1) / Self.panel * Self.panel : m
+        parallelFor(split ? 2 : 1) { i in
+            let c0 = i == 0 ? 0 : m0, cols = i == 0 ? m0 : m - m0
+            if cols <= 0 { return }
+            rk_gemm_tn_acc(Int32(n), Int32(cols), Int32(k), b, Int32(ldb), a + c0, Int32(lda), ct + c0, Int32(m))
+            for r in c0..<(c0 + cols) {
+                let row = c + r * ldc
+                for j in 0..<n { row[j] += ct[j * m + r] }
             }
         }
     }

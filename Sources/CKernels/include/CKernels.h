@@ -37,6 +37,17 @@ void rk_gemm_nn_acc_any(int M, int N, int K, const float *A, int lda,
 /// Whether this CPU has AVX2 and FMA (for tests of `rk_gemm_nn_acc_avx2`).
 int rk_cpu_has_avx2_fma(void);
 
+/// C[M,N] += A[K,M]ᵀ · B[K,N]; leading dimensions lda, ldb, ldc.
+/// For weight gradients summed over many rows (dW = dGᵀ · X) into a small C:
+/// full 64-column panels of C run register-blocked, the rest of N plainly.
+void rk_gemm_tn_acc(int M, int N, int K, const float *A, int lda,
+                    const float *B, int ldb, float *C, int ldc);
+/// `rk_gemm_tn_acc`'s variants (exposed for tests), as for `rk_gemm_nn_acc`.
+void rk_gemm_tn_acc_avx2(int M, int N, int K, const float *A, int lda,
+                         const float *B, int ldb, float *C, int ldc);
+void rk_gemm_tn_acc_any(int M, int N, int K, const float *A, int lda,
+                        const float *B, int ldb, float *C, int ldc);
+
 /// C[M,N] += A[M,K] · B[N,K]ᵀ; leading dimensions lda, ldb, ldc.
 /// For products of a few rows (M up to ~16) with a weight matrix stored
 /// [out, in]: B is read in place, never packed.
