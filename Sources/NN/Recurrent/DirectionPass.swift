@@ -374,12 +374,22 @@ final class DirectionPass {
             be.gemm(transA: true, transB: false, m: GH, n: H, k: N, alpha: 1, a: dgh.pointer, lda: GH,
                     b: h.pointer, ldb: H, beta: 1, c: w.wHh.gradBuffer(), ldc: H)
         }
-        if let bHh = w.bHh, bHh.requiresGrad { be.sumRows(dgh.pointer, rows: N, cols: GH, into: bHh.gradBuffer()) }
         if w.wIh.requiresGrad {  // dW_ih[G·H, F] += dG_xᵀ · x
             be.gemm(transA: true, transB: false, m: GH, n: F, k: N, alpha: 1, a: dgx.pointer, lda: GH,
                     b: xd.pointer, ldb: F, beta: 1, c: w.wIh.gradBuffer(), ldc: F)
         }
-        if let bIh = w.bIh, bIh.requiresGrad { be.sumRows(dgx.pointer, rows: N, cols: GH, into: bIh.gradBuffer()) }
+        // Bias gradients: the column sums of dG_h and dG_x, summed once where they are one
+        // array (RNN, LSTM) and both biases learn.
+        let (bHh, bIh) = (w.bHh.flatMap { $0.requiresGrad ? $0 : nil }, w.bIh.flatMap { $0.requiresGrad ? $0 : nil })
+        if let bHh, let bIh, dgh === dgx {
+            let sum = Tensor(zeros: [GH], on: be)
+            be.sumRows(dgx.pointer, rows: N, cols: GH, into: sum.pointer)
+            be.axpy(GH, 1, sum.pointer, bHh.gradBuffer())
+            be.axpy(GH, 1, sum.pointer, bIh.gradBuffer())
+        } else {
+            if let bHh { be.sumRows(dgh.pointer, rows: N, cols: GH, into: bHh.gradBuffer()) }
+            if let bIh { be.sumRows(dgx.pointer, rows: N, cols: GH, into: bIh.gradBuffer()) }
+        }
         // dX[T·B, F] = dG_x · W_ih, back in input order.
         guard inputGrad else { return (nil, dh, dc0) }
         let dxd = Tensor(uninitialized: [N, F], on: be)
