@@ -57,7 +57,8 @@ struct DataParallelTests {
             for (i, (a, b)) in zip(sum, whole.grads).enumerated() {
                 let scale = max(b.map { abs($0) }.max() ?? 0, 1e-3)
                 let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
-                #expect(worst <= 1e-6 * scale, "\(c) over \(ranks) processes: parameter \(i) differs by \(worst) (largest \(scale))")
+                // float32 sums of up to B + 1 weighted shares: within ~20 ulp of the largest element
+                #expect(worst <= 2e-6 * scale, "\(c) over \(ranks) processes: parameter \(i) differs by \(worst) (largest \(scale))")
             }
         }
     }
