@@ -65,4 +65,25 @@ struct ThreadingTests {
             }
         }
     }
+
+    /// 20 rows, 64 hidden, 28 features: split in two parts, each sums its weight gradients
+    /// (dW_hh [G·64, 64], dW_ihᵀ [28 or 64, G·64]) step by step over its own rows; one
+    /// thread sums them over all steps at once. Full, sorted and unsorted lengths.
+    @Test(arguments: [CellKind.rnnTanh, .gru, .lstm])
+    func stepwiseWeightGradientsSameAsAllSteps(kind: CellKind) throws {
+        let cpu = CPUBackend.shared, GH = kind.gates * 64
+        #expect(cpu.batchParts(20, depth: 64, columns: GH).count == 2)
+        #expect(cpu.prefersStepwiseWeightGradients(m: GH, n: 64, k: 10) == false)
+        cpu.stepwiseWeightGradientRows = 10  // parts of 10 rows here
+        defer { cpu.stepwiseWeightGradientRows = 16 }
+        #expect(cpu.prefersStepwiseWeightGradients(m: GH, n: 64, k: 10) && cpu.prefersStepwiseWeightGradients(m: 28, n: GH, k: 10))
+        for lengths in [nil, [7, 7, 7, 6, 6, 6, 5, 5, 5, 4, 4, 3, 3, 3, 2, 2, 2, 1, 1, 1],
+                        [2, 7, 1, 5, 3, 7, 6, 4, 2, 1, 7, 3, 5, 6, 2, 4, 7, 1, 3, 5]] as [[Int]?] {
+            let one = try run(kind, threads: 1, lengths: lengths, hidden: 64, features: 28, batch: 20)
+            let two = try run(kind, threads: 2, lengths: lengths, hidden: 64, features: 28, batch: 20)
+            for (a, b) in zip(one, two) {
+                #expect(mismatch(a, b, rtol: 1e-5, atol: 1e-5) <= 0, "\(kind) lengths \(String(describing: lengths))")
+            }
+        }
+    }
 }

@@ -35,6 +35,12 @@ public protocol Backend: AnyObject, Sendable {
     /// from a copy laid out by `prepareRight` than from the weight as it is.
     /// Recurrent layers then keep W_hh prepared for their per-step products.
     func prefersPreparedRight(m: Int, n: Int, k: Int, uses: Int) -> Bool
+    /// Whether a recurrent pass split into batch parts (`batchParts`) should sum a weight
+    /// gradient dW[m, n] += Aᵀ · B step by step, each part over its own k rows of the
+    /// step into an [m, n] of its own, rather than in one product over every step's rows
+    /// after the time loop: where products that small run well, each part's rows are
+    /// still in its cache.
+    func prefersStepwiseWeightGradients(m: Int, n: Int, k: Int) -> Bool
     /// Writes the right operand B [k, n] of later `gemmPrepared` calls, k·n floats in
     /// the backend's own layout: from a weight W [n, k] (B = Wᵀ) when `transposed`,
     /// else from B itself, row-major [k, n].
@@ -123,6 +129,8 @@ extension Backend {
     public func parallelFor(_ n: Int, _ body: (Int) -> Void) { for i in 0..<n { body(i) } }
     /// The whole batch in one range.
     public func batchParts(_ rows: Int, depth: Int, columns: Int) -> [(Int, Int)] { [(0, rows)] }
+    /// One product over all steps' rows.
+    public func prefersStepwiseWeightGradients(m: Int, n: Int, k: Int) -> Bool { false }
     /// Row-major [k, n]: B itself, or Wᵀ.
     public func prepareRight(_ b: UnsafePointer<Float>, k: Int, n: Int, transposed: Bool, into: UnsafeMutablePointer<Float>) {
         if transposed { transpose(b, batch: 1, rows: n, cols: k, into) } else { copy(b, into, k * n) }
