@@ -63,6 +63,16 @@ struct KernelTests {
         #expect(c0.values == c1.values)
     }
 
+    /// c0 [m, ldc] plus the product whose (i, j) term p is `term(i, j, p)`, summed in double.
+    static func plusProduct(_ c0: Tensor, m: Int, n: Int, k: Int, ldc: Int,
+                            _ term: (Int, Int, Int) -> Double) -> [Float] {
+        var want = c0.values
+        for i in 0..<m {
+            for j in 0..<n { want[i * ldc + j] += Float((0..<k).reduce(0.0) { $0 + term(i, j, $1) }) }
+        }
+        return want
+    }
+
     /// The dot-product kernel for a few rows against a transposed right side agrees with
     /// OpenBLAS on every tile shape and tail (M%4, N%8, K%16), strides wider than the data,
     /// and through the backend with beta 0, 1 and 0.5 and the two-thread split.
@@ -73,16 +83,9 @@ struct KernelTests {
         let (lda, ldb, ldc) = (k + 3, k + 1, n + 2)
         let a = Tensor.normal([m, lda], rng: &rng), b = Tensor.normal([n, ldb], rng: &rng)
         let c0 = Tensor.normal([m, ldc], rng: &rng)
-        var want = c0.values
         let (av, bv) = (a.values, b.values)
+        let want = Self.plusProduct(c0, m: m, n: n, k: k, ldc: ldc) { i, j, p in Double(av[i * lda + p]) * Double(bv[j * ldb + p]) }
         let cpu = CPUBackend()  // its own: the routing limits are changed below
-        for i in 0..<m {
-            for j in 0..<n {
-                var s = 0.0
-                for p in 0..<k { s += Double(av[i * lda + p]) * Double(bv[j * ldb + p]) }
-                want[i * ldc + j] += Float(s)
-            }
-        }
         let c1 = c0.detached()
         rk_gemm_nt_acc(Int32(m), Int32(n), Int32(k), a.pointer, Int32(lda), b.pointer, Int32(ldb), c1.pointer, Int32(ldc))
         for (x, y) in zip(c1.values, want) { #expect(abs(x - y) <= 1e-4 * max(1, abs(y))) }
@@ -121,15 +124,8 @@ struct KernelTests {
         let (lda, ldb, ldc) = (m + 3, n + 1, n + 2)
         let a = Tensor.normal([k, lda], rng: &rng), b = Tensor.normal([k, ldb], rng: &rng)
         let c0 = Tensor.normal([m, ldc], rng: &rng)
-        var want = c0.values
         let (av, bv) = (a.values, b.values)
-        for i in 0..<m {
-            for j in 0..<n {
-                var s = 0.0
-                for p in 0..<k { s += Double(av[p * lda + i]) * Double(bv[p * ldb + j]) }
-                want[i * ldc + j] += Float(s)
-            }
-        }
+        let want = Self.plusProduct(c0, m: m, n: n, k: k, ldc: ldc) { i, j, p in Double(av[p * lda + i]) * Double(bv[p * ldb + j]) }
         let c1 = c0.detached()
         rk_gemm_tn_acc(Int32(m), Int32(n), Int32(k), a.pointer, Int32(lda), b.pointer, Int32(ldb), c1.pointer, Int32(ldc))
         for (x, y) in zip(c1.values, want) { #expect(abs(x - y) <= 1e-4 * max(1, abs(y))) }
