@@ -175,8 +175,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             }
             return
         }
-        if transA && !transB && alpha == 1 && m * n <= transposedLeftOutputs
-            && (n % Self.panel == 0 || m % Self.panel == 0) {
+        if transA && !transB && alpha == 1 && (transposedLeftKernelTakes(m: m, n: n) || transposedLeftKernelTakes(m: n, n: m)) {
             scaleRows(c, rows: m, cols: n, ldc: ldc, beta)
             gemmTransposedLeft(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
                                split: work >= parallelGemmLimit && threads > 1 && rk_parallel_depth() == 0)
@@ -242,11 +241,16 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         else if beta != 1 { for r in 0..<rows { scale(cols, beta, c + r * ldc) } }
     }
 
-    /// Where the register kernel takes Aᵀ · B in 64-column panels without help, and a
-    /// step has rows enough (`stepwiseWeightGradientRows`) to pay for reading and writing
-    /// the [m, n] sum once more.
+    /// Whether the register kernel takes C[m, n] += Aᵀ · B as it is: few enough outputs,
+    /// in whole 64-column panels (`gemm` also sends it the transposed product Cᵀ).
+    private func transposedLeftKernelTakes(m: Int, n: Int) -> Bool {
+        m * n <= transposedLeftOutputs && n % Self.panel == 0
+    }
+
+    /// Where the register kernel takes Aᵀ · B as it is, and a step has rows enough
+    /// (`stepwiseWeightGradientRows`) to pay for reading and writing the [m, n] sum once more.
     public func prefersStepwiseWeightGradients(m: Int, n: Int, k: Int) -> Bool {
-        m * n <= transposedLeftOutputs && n % Self.panel == 0 && k >= stepwiseWeightGradientRows
+        transposedLeftKernelTakes(m: m, n: n) && k >= stepwiseWeightGradientRows
     }
 
     public func prefersPreparedRight(m: Int, n: Int, k: Int, uses: Int) -> Bool {
