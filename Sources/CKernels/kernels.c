@@ -3,11 +3,21 @@
 #include <math.h>
 #include <string.h>
 
-#if defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 6)
-#define RK_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+// The AVX2 clone is named by the x86-64-v3 level, which the loader's resolver checks
+// feature by feature (AVX2, FMA, BMI…). "arch=haswell" would be taken only where the
+// CPU *is* a Haswell (__builtin_cpu_is): every AMD Zen and every later Intel client
+// chip without AVX-512 fell through to the SSE2 baseline.
+#if defined(__x86_64__) && defined(__clang__)
+#define RK_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
+#elif defined(__x86_64__) && __GNUC__ >= 6
+#define RK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define RK_CLONES
 #endif
+
+// a·b + c as a cloned kernel computes it: one rounding (fused) in a clone with FMA,
+// two in the baseline. Tells a test which clone the loader picked.
+RK_CLONES float rk_clone_multiply_add(float a, float b, float c) { return a * b + c; }
 
 // ---- vectorisable transcendental functions --------------------------------
 // Branch-free so that loops calling them vectorise. Cephes-style range

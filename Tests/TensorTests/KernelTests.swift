@@ -47,6 +47,16 @@ struct KernelTests {
         for (x, y) in zip(c0.values, c1.values) { #expect(abs(x - y) <= 1e-4 * max(1, abs(y))) }
     }
 
+    /// A CPU with AVX2 and FMA runs the kernels' FMA clone, not the SSE2 baseline: the
+    /// loader picks clones by features (an "arch=haswell" clone went only to Haswells,
+    /// so AMD Zen and later Intel laptops ran the baseline at half the speed).
+    /// (1 + 2⁻¹²)² − (1 + 2⁻¹¹) is 2⁻²⁴ fused; rounding the product first gives 0.
+    @Test(.enabled(if: rk_cpu_has_avx2_fma() != 0, "needs AVX2 and FMA"))
+    func avx2CPUsRunTheFMAClone() {
+        let a: Float = 1 + 0x1p-12
+        #expect(rk_clone_multiply_add(a, a, -(1 + 0x1p-11)) == 0x1p-24)
+    }
+
     /// The kernel's 256-bit variant (what CPUs with AVX2 but not AVX-512 run) gives the
     /// 512-bit one's results to the bit: every row tiling (6s, then 1–5; 32-column tiles
     /// for the last 1–2 rows), panels and the columns past them, strides wider than the data.

@@ -1,7 +1,7 @@
 // CKernels — the hand-written hot loops of recur's CPU backend.
 //
-// Every function is compiled three times (AVX-512, Haswell AVX2+FMA, baseline
-// x86-64) and the loader picks the best one for the running CPU
+// Every function is compiled three times (AVX-512, x86-64-v3 = AVX2+FMA, baseline
+// x86-64) and the loader picks the best one for the running CPU by its features
 // (target_clones), so one binary is both fast and portable.
 // All matrices are row-major float32; shapes are given as [rows, cols].
 #ifndef RECUR_CKERNELS_H
@@ -36,6 +36,9 @@ void rk_gemm_nn_acc_any(int M, int N, int K, const float *A, int lda,
                         const float *B, int ldb, float *C, int ldc);
 /// Whether this CPU has AVX2 and FMA (for tests of `rk_gemm_nn_acc_avx2`).
 int rk_cpu_has_avx2_fma(void);
+/// a·b + c computed as the cloned kernels compute (fused, one rounding, in the clone
+/// the loader picked where that clone has FMA): for a test that AVX2 CPUs get it.
+float rk_clone_multiply_add(float a, float b, float c);
 
 /// C[M,N] += A[K,M]ᵀ · B[K,N]; leading dimensions lda, ldb, ldc.
 /// For weight gradients summed over many rows (dW = dGᵀ · X) into a small C:
