@@ -195,7 +195,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 blas(transA, transB, rows, n, k, alpha, a + aOff, lda, b, ldb, beta, c + r0 * ldc, ldc)
             }
         } else {
-            let n0 = ((n + 1) / 2 + 15) / 16 * 16
+            let n0 = min(((n + 1) / 2 + 15) / 16 * 16, n)   // n < 16: all in the first part
             parallelFor(2) { i in
                 let c0 = i == 0 ? 0 : n0, cols = i == 0 ? n0 : n - n0
                 if cols <= 0 { return }
