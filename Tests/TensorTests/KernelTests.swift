@@ -104,21 +104,31 @@ struct KernelTests {
             rk_gemm_nt_acc_avx2(Int32(m), Int32(n), Int32(k), a.pointer, Int32(lda), b.pointer, Int32(ldb), c2.pointer, Int32(ldc))
             for (x, y) in zip(c2.values, want) { #expect(abs(x - y) <= 1e-4 * max(1, abs(y)), "avx2") }
         }
+        Self.kernelRouteAgreesWithBLAS(cpu, route: \.transposedKernelRows, transA: false, transB: true, m: m, n: n, k: k,
+                                       a: a, lda: lda, b: b, ldb: ldb, c0: c0, ldc: ldc)
+    }
+
+    /// `cpu.gemm` through its kernel route and with that route closed (`route` set to 0,
+    /// so OpenBLAS takes the product) agree, with beta 0, 1 and 0.5, whole and split
+    /// across two threads.
+    static func kernelRouteAgreesWithBLAS(_ cpu: CPUBackend, route: ReferenceWritableKeyPath<CPUBackend, Int>,
+                                          transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                                          a: Tensor, lda: Int, b: Tensor, ldb: Int, c0: Tensor, ldc: Int) {
+        let open = cpu[keyPath: route], limit0 = cpu.parallelGemmLimit
         for beta: Float in [0, 1, 0.5] {
             for limit in [Int.max, 1] {
                 let c2 = c0.detached(), c3 = c0.detached()
-                let saved = cpu.parallelGemmLimit
                 cpu.parallelGemmLimit = limit
-                cpu.gemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: lda,
+                cpu.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: lda,
                          b: b.pointer, ldb: ldb, beta: beta, c: c2.pointer, ldc: ldc)
-                cpu.parallelGemmLimit = saved
-                cpu.transposedKernelRows = 0
-                cpu.gemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: lda,
+                cpu[keyPath: route] = 0
+                cpu.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: lda,
                          b: b.pointer, ldb: ldb, beta: beta, c: c3.pointer, ldc: ldc)
-                cpu.transposedKernelRows = 16
+                cpu[keyPath: route] = open
                 for (x, y) in zip(c2.values, c3.values) { #expect(abs(x - y) <= 1e-4 * max(1, abs(y))) }
             }
         }
+        cpu.parallelGemmLimit = limit0
     }
 
     /// The kernel for weight gradients, C += Aᵀ · B with A stored [k, m], agrees with a
@@ -145,20 +155,9 @@ struct KernelTests {
             rk_gemm_tn_acc_any(Int32(m), Int32(n), Int32(k), a.pointer, Int32(lda), b.pointer, Int32(ldb), c3.pointer, Int32(ldc))
             #expect(c2.values == c3.values, "avx2")
         }
-        let cpu = CPUBackend()  // its own: the routing limits are changed below
-        for beta: Float in [0, 1, 0.5] {
-            for limit in [Int.max, 1] {
-                let c2 = c0.detached(), c3 = c0.detached()
-                cpu.parallelGemmLimit = limit
-                cpu.gemm(transA: true, transB: false, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: lda,
-                         b: b.pointer, ldb: ldb, beta: beta, c: c2.pointer, ldc: ldc)
-                cpu.transposedLeftOutputs = 0
-                cpu.gemm(transA: true, transB: false, m: m, n: n, k: k, alpha: 1, a: a.pointer, lda: lda,
-                         b: b.pointer, ldb: ldb, beta: beta, c: c3.pointer, ldc: ldc)
-                cpu.transposedLeftOutputs = 1 << 16
-                for (x, y) in zip(c2.values, c3.values) { #expect(abs(x - y) <= 1e-4 * max(1, abs(y))) }
-            }
-        }
+        let cpu = CPUBackend()  // its own: the routing limits are changed
+        Self.kernelRouteAgreesWithBLAS(cpu, route: \.transposedLeftOutputs, transA: true, transB: false, m: m, n: n, k: k,
+                                       a: a, lda: lda, b: b, ldb: ldb, c0: c0, ldc: ldc)
     }
 
     /// The split (two-thread) product equals the single-call product (to rounding).
