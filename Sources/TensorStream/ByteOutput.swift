@@ -17,12 +17,16 @@ public final class ByteOutput {
     private let fd: Int32
     private let finalPath: String?
     private let tempPath: String?
-    private var buffer = [UInt8]()
+    /// The chunk being filled: `used` bytes of `capacity`.
+    private var buffer: UnsafeMutablePointer<UInt8>
+    private var used = 0
+    private var capacity = ByteOutput.chunk
     private var committed = false
     /// The chunk being written in the background, if any.
     private var inFlight: ChunkWrite?
     /// A written chunk's storage, kept for the next one.
-    private var spare = [UInt8]()
+    private var spare: UnsafeMutablePointer<UInt8>?
+    private var spareCapacity = 0
     /// Bytes gathered before a write(2).
     static let chunk = 1 << 20
     private static let writer = DispatchQueue(label: "recur.ByteOutput")
@@ -67,7 +71,7 @@ public final class ByteOutput {
             tempPath = nil
             name = "stdout"
         }
-        buffer.reserveCapacity(ByteOutput.chunk)
+        buffer = .allocate(capacity: capacity)
         Self.widenPipe(fd)
     }
 
@@ -85,6 +89,9 @@ public final class ByteOutput {
 
     deinit {
         inFlight?.done.wait()
+        inFlight?.bytes.deallocate()
+        buffer.deallocate()
+        spare?.deallocate()
         if let tempPath, !committed { close(fd); unlink(tempPath); TemporaryFiles.remove(tempPath) }
         else if tempPath == nil && fd > 2 { close(fd) }
     }
@@ -119,30 +126,66 @@ public final class ByteOutput {
     }
 
     public func write(_ bytes: [UInt8]) throws {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= ByteOutput.chunk { try handOff() }
+        try bytes.withUnsafeBytes { try write($0) }
     }
     public func write(_ s: String) throws { try write(Array(s.utf8)) }
 
-    /// Appends bytes straight into the output buffer (no intermediate array).
-    public func append(_ body: (inout [UInt8]) throws -> Void) throws {
-        try body(&buffer)
-        if buffer.count >= ByteOutput.chunk { try handOff() }
+    /// Appends `bytes` to the output buffer.
+    @inline(__always)
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        let p = try room(bytes.count)
+        if let b = bytes.baseAddress { UnsafeMutableRawPointer(p).copyMemory(from: b, byteCount: bytes.count) }
+        used += bytes.count
+    }
+
+    /// Room for `n` more bytes at the end of the buffer: write them there, then
+    /// `advance(n)` (or less). Hands the buffer to the background writer first when
+    /// it is full; grows it for a write larger than a chunk.
+    @inline(__always)
+    public func room(_ n: Int) throws -> UnsafeMutablePointer<UInt8> {
+        if used + n > capacity { try makeRoom(n) }
+        return buffer + used
+    }
+
+    /// Marks `n` bytes written at `room(_:)`'s pointer as part of the output.
+    @inline(__always)
+    public func advance(_ n: Int) {
+        precondition(used + n <= capacity)
+        used += n
+    }
+
+    private func makeRoom(_ n: Int) throws {
+        if used > 0 { try handOff() }
+        if n > capacity {
+            capacity = max(n, ByteOutput.chunk)
+            buffer.deallocate()
+            buffer = .allocate(capacity: capacity)
+        }
     }
 
     /// Writes out what is buffered, and waits for the background write.
     public func flush() throws {
         try finishInFlight()
-        if let message = Self.writeAll(fd, buffer) { throw StreamError("\(name): write failed: \(message)") }
-        buffer.removeAll(keepingCapacity: true)
+        if let message = Self.writeAll(fd, UnsafeRawBufferPointer(start: buffer, count: used)) {
+            throw StreamError("\(name): write failed: \(message)")
+        }
+        used = 0
     }
 
-    /// Hands the full buffer to the background writer and goes on in the spare one.
+    /// Hands the filled part of the buffer to the background writer and goes on in
+    /// the spare one.
     private func handOff() throws {
         try finishInFlight()
-        let job = ChunkWrite(fd: fd, bytes: buffer)
-        buffer = spare
-        spare = []
+        let job = ChunkWrite(fd: fd, bytes: buffer, count: used, capacity: capacity)
+        if let spare {
+            buffer = spare
+            capacity = spareCapacity
+            self.spare = nil
+        } else {
+            capacity = ByteOutput.chunk
+            buffer = .allocate(capacity: capacity)
+        }
+        used = 0
         inFlight = job
         Self.writer.async { job.run() }
     }
@@ -152,18 +195,17 @@ public final class ByteOutput {
         guard let job = inFlight else { return }
         job.done.wait()
         inFlight = nil
-        var storage = job.bytes
-        job.bytes = []
-        storage.removeAll(keepingCapacity: true)  // unique now: no copy
-        spare = storage
+        spare?.deallocate()
+        spare = job.bytes
+        spareCapacity = job.capacity
         if let message = job.failure { throw StreamError("\(name): write failed: \(message)") }
     }
 
     /// Writes all of `bytes` to `fd`; the error's description if it fails.
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> String? {
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> String? {
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
             if n < 0 {
                 if errno == EINTR { continue }
                 return String(cString: strerror(errno))
@@ -222,14 +264,18 @@ public enum TemporaryFiles {
 /// One chunk written by the background writer; read back only after `done`.
 private final class ChunkWrite: @unchecked Sendable {
     let fd: Int32
-    var bytes: [UInt8]
+    /// The chunk's storage (`capacity` bytes, owned by the ByteOutput), `count` of them to write.
+    let bytes: UnsafeMutablePointer<UInt8>
+    let count: Int, capacity: Int
     var failure: String?
     let done = DispatchSemaphore(value: 0)
 
-    init(fd: Int32, bytes: [UInt8]) { self.fd = fd; self.bytes = bytes }
+    init(fd: Int32, bytes: UnsafeMutablePointer<UInt8>, count: Int, capacity: Int) {
+        self.fd = fd; self.bytes = bytes; self.count = count; self.capacity = capacity
+    }
 
     func run() {
-        failure = ByteOutput.writeAll(fd, bytes)
+        failure = ByteOutput.writeAll(fd, UnsafeRawBufferPointer(start: bytes, count: count))
         done.signal()
     }
 }

@@ -68,6 +68,21 @@ public final class RecordEncoder {
 
     /// A tensor entry and its bytes (little-endian, row-major).
     public func tensor(_ name: String, dtype: DType, shape: some Collection<Int>, bytes: UnsafeRawBufferPointer) {
+        entry(name, dtype: dtype, shape: shape, begin: dataCount, end: dataCount + bytes.count)
+        if dataCount + bytes.count > dataCapacity {
+            dataCapacity = max(2 * dataCapacity, dataCount + bytes.count)
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: dataCapacity)
+            bigger.update(from: data, count: dataCount)
+            data.deallocate()
+            data = bigger
+        }
+        if let b = bytes.baseAddress { UnsafeMutableRawPointer(data + dataCount).copyMemory(from: b, byteCount: bytes.count) }
+        dataCount += bytes.count
+    }
+
+    /// A tensor's entry in the header alone, its data at `begin..<end` of the data
+    /// section, to be written by the caller (for `RecordTemplate`).
+    public func entry(_ name: String, dtype: DType, shape: some Collection<Int>, begin: Int, end: Int) {
         closeMeta()
         put(UInt8(ascii: ","))
         putQuoted(name)
@@ -86,19 +101,10 @@ public final class RecordEncoder {
             putDecimal(d)
         }
         put(#"],"data_offsets":["#)
-        putDecimal(dataCount)
+        putDecimal(begin)
         put(UInt8(ascii: ","))
-        putDecimal(dataCount + bytes.count)
+        putDecimal(end)
         put("]}")
-        if dataCount + bytes.count > dataCapacity {
-            dataCapacity = max(2 * dataCapacity, dataCount + bytes.count)
-            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: dataCapacity)
-            bigger.update(from: data, count: dataCount)
-            data.deallocate()
-            data = bigger
-        }
-        if let b = bytes.baseAddress { UnsafeMutableRawPointer(data + dataCount).copyMemory(from: b, byteCount: bytes.count) }
-        dataCount += bytes.count
     }
 
     /// A one-dimensional int32 tensor of `values` (shape [count]).
@@ -125,13 +131,42 @@ public final class RecordEncoder {
     /// Ends the record and appends its bytes to `out`: the header length (u64
     /// little-endian), the header space-padded to a multiple of 8, the data.
     public func end(into out: inout [UInt8]) {
+        closeHeader()
+        withUnsafeBytes(of: UInt64(headerCount).littleEndian) { out.append(contentsOf: $0) }
+        out.append(contentsOf: UnsafeBufferPointer(start: header, count: headerCount))
+        out.append(contentsOf: UnsafeBufferPointer(start: data, count: dataCount))
+    }
+
+    /// Ends the record and writes its bytes to `output` (as `end(into:)`).
+    public func end(to output: ByteOutput) throws {
+        closeHeader()
+        let n = 8 + headerCount + dataCount
+        let p = try output.room(n)
+        UnsafeMutableRawPointer(p).storeBytes(of: UInt64(headerCount).littleEndian, as: UInt64.self)
+        (p + 8).update(from: header, count: headerCount)
+        (p + 8 + headerCount).update(from: data, count: dataCount)
+        output.advance(n)
+    }
+
+    /// Closes the metadata and the header's object, and pads the header with spaces.
+    private func closeHeader() {
         closeMeta()
         put(UInt8(ascii: "}"))
         reserve(8)
         while (8 + headerCount) % 8 != 0 { header[headerCount] = 0x20; headerCount += 1 }
-        withUnsafeBytes(of: UInt64(headerCount).littleEndian) { out.append(contentsOf: $0) }
-        out.append(contentsOf: UnsafeBufferPointer(start: header, count: headerCount))
-        out.append(contentsOf: UnsafeBufferPointer(start: data, count: dataCount))
+    }
+
+    // MARK: - templates
+
+    /// Where `putDecimal` met `RecordTemplate.hole`: offsets into the header. Nil
+    /// unless a template is being recorded.
+    var holes: [Int]?
+
+    /// The header so far, its object closed, not padded (for `RecordTemplate`).
+    func templateHeader() -> [UInt8] {
+        closeMeta()
+        put(UInt8(ascii: "}"))
+        return Array(UnsafeBufferPointer(start: header, count: headerCount))
     }
 
     // MARK: - writing the header
@@ -201,24 +236,39 @@ public final class RecordEncoder {
     }
 
     private func putDecimal(_ n: Int) {
+        if n == RecordTemplate.hole, holes != nil { holes!.append(headerCount); return }
         reserve(21)
-        if n < 0 { header[headerCount] = UInt8(ascii: "-"); headerCount += 1 }
-        var v = n.magnitude
+        headerCount += Self.writeDecimal(n, to: header + headerCount)
+    }
+
+    /// The number of bytes of `n` in decimal (a minus sign included).
+    @inline(__always)
+    static func decimalCount(_ n: Int) -> Int {
+        let v = n.magnitude
         var digits = 1, power: UInt = 10
         while digits < 19 && v >= power { digits += 1; power &*= 10 }  // compares, not divisions
         if v >= power { digits += 1 }
+        return n < 0 ? digits + 1 : digits
+    }
+
+    /// Writes `n` in decimal at `out` (room for 20 bytes); returns the bytes written.
+    @inline(__always)
+    static func writeDecimal(_ n: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        let count = decimalCount(n)
+        if n < 0 { out[0] = UInt8(ascii: "-") }
+        var v = n.magnitude
         // two digits per division, from the right
-        let pairs = Self.digitPairs.utf8Start
-        var i = headerCount + digits
+        let pairs = digitPairs.utf8Start
+        var i = count
         while v >= 10 {
             let r = Int(v % 100)
             v /= 100
             i -= 2
-            header[i] = pairs[2 * r]
-            header[i + 1] = pairs[2 * r + 1]
+            out[i] = pairs[2 * r]
+            out[i + 1] = pairs[2 * r + 1]
         }
-        if i > headerCount { header[i - 1] = UInt8(ascii: "0") + UInt8(v) }  // an odd count: the first digit alone
-        headerCount += digits
+        if i > (n < 0 ? 1 : 0) { out[i - 1] = UInt8(ascii: "0") + UInt8(v) }  // an odd count: the first digit alone
+        return count
     }
 
     /// "00", "01", … "99", one after another.
@@ -228,6 +278,6 @@ public final class RecordEncoder {
 extension StreamWriter {
     /// Ends `encoder`'s record and writes it.
     public func write(_ encoder: RecordEncoder) throws {
-        try output.append { encoder.end(into: &$0) }
+        try encoder.end(to: output)
     }
 }

@@ -59,8 +59,16 @@ public struct LanguageModelWindows {
     public func write(_ ids: [Int32], unit: String, to writer: StreamWriter,
                       rng: inout some RandomNumberGenerator) throws -> Int {
         let all = starts(ids.count, &rng)
-        let prefix = unit + " "
-        let encoder = RecordEncoder()
+        let (prefix, steps, bytes) = (unit + " ", steps, 4 * steps)
+        // Every window's header is the same but for its start and position.
+        let template = RecordTemplate(.example) { e in
+            e.meta("id", prefix: prefix, number: RecordTemplate.hole)
+            e.meta("pos", prefix: "", number: RecordTemplate.hole)
+            e.entry("x", dtype: .i32, shape: [steps], begin: 0, end: bytes)
+            e.entry("y", dtype: .i32, shape: [steps], begin: bytes, end: 2 * bytes)
+        }
+        let output = writer.output
+        var numbers = [0, 0]
         try ids.withUnsafeBufferPointer { ids in
             for (pos, start) in all.enumerated() {
                 // shuffled windows are scattered over the ids: ask for one a few records ahead
@@ -68,12 +76,13 @@ public struct LanguageModelWindows {
                     let ahead = ids.baseAddress! + all[pos + 8]
                     for k in stride(from: 0, through: min(steps, 63), by: 16) { rk_prefetch(ahead + k) }
                 }
-                encoder.begin(.example)
-                encoder.meta("id", prefix: prefix, number: start)
-                encoder.meta("pos", prefix: "", number: pos)
-                encoder.tensor("x", UnsafeBufferPointer(rebasing: ids[start..<(start + steps)]))
-                encoder.tensor("y", UnsafeBufferPointer(rebasing: ids[(start + 1)...(start + steps)]))
-                try writer.write(encoder)
+                numbers[0] = start
+                numbers[1] = pos
+                try template.write(numbers, to: output)
+                let p = try output.room(2 * bytes)
+                UnsafeMutableRawPointer(p).copyMemory(from: ids.baseAddress! + start, byteCount: bytes)
+                UnsafeMutableRawPointer(p + bytes).copyMemory(from: ids.baseAddress! + start + 1, byteCount: bytes)
+                output.advance(2 * bytes)
             }
         }
         return all.count

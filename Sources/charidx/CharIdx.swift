@@ -285,33 +285,33 @@ struct LineStore {
 /// unknown ones. Its buffers are reused from line to line.
 struct ExampleWriter {
     let table: CharTable
-    let writer: StreamWriter
-    private let encoder = RecordEncoder()
-    private var ids = [Int32]()
+    private var records: IDExampleWriter
+    private var ids = [Int32](), tags = [Int32]()
     private(set) var written = 0, total = 0, unknown = 0
 
-    init(_ table: CharTable, _ writer: StreamWriter) { self.table = table; self.writer = writer }
+    init(_ table: CharTable, _ writer: StreamWriter) { self.table = table; records = IDExampleWriter(writer.output) }
 
     /// Writes the example of `text` (and `target`, or class `y`), with id `prefix` + `number`.
     mutating func write(_ text: UnsafeBufferPointer<UInt8>, target: UnsafeBufferPointer<UInt8>?, y: Int32?,
                         prefix: String, number: Int) throws {
-        encoder.begin(.example)
-        encoder.meta("id", prefix: prefix, number: number)
-        add("x", text)
-        if let target { add("y", target) }
-        if let y { encoder.tensor("y", scalar: y) }
-        try writer.write(encoder)
+        let n = Self.convert(table, text, &ids, &unknown)
+        total += n
+        try ids.withUnsafeBufferPointer { x in
+            let x = UnsafeBufferPointer(rebasing: x[..<n])
+            if let target {
+                let m = Self.convert(table, target, &tags, &unknown)
+                total += m
+                try tags.withUnsafeBufferPointer { try records.write(x, tags: UnsafeBufferPointer(rebasing: $0[..<m]), prefix: prefix, number: number) }
+            } else {
+                try records.write(x, y: y, prefix: prefix, number: number)
+            }
+        }
         written += 1
     }
 
-    /// The ids of `utf8`'s characters as the 1-D int32 tensor `name`.
-    private mutating func add(_ name: String, _ utf8: UnsafeBufferPointer<UInt8>) {
+    /// The ids of `utf8`'s characters into the front of `ids` (grown as needed); returns how many.
+    private static func convert(_ table: CharTable, _ utf8: UnsafeBufferPointer<UInt8>, _ ids: inout [Int32], _ unknown: inout Int) -> Int {
         if ids.count < utf8.count { ids = [Int32](repeating: 0, count: max(utf8.count, 2 * ids.count)) }
-        let (table, encoder) = (self.table, self.encoder)
-        total += ids.withUnsafeMutableBufferPointer { p in
-            let n = table.ids(utf8: utf8, into: p.baseAddress!, unknown: &unknown)
-            encoder.tensor(name, UnsafeBufferPointer(rebasing: p[..<n]))
-            return n
-        }
+        return ids.withUnsafeMutableBufferPointer { table.ids(utf8: utf8, into: $0.baseAddress!, unknown: &unknown) }
     }
 }

@@ -211,19 +211,13 @@ struct Tok: ParsableCommand {
 
         let out = try output.open()
         let writer = StreamWriter(out)
-        let encoder = RecordEncoder()
+        var records = IDExampleWriter(out)
         let labelled = labels  // the flag once, not per line
         var place = (file: "", prefix: "")
         /// Writes one example, its id "file:line".
         func write(_ ids: UnsafeBufferPointer<Int32>, _ y: Int32?, _ file: String, _ line: Int) throws {
             if file != place.file { place = (file, file + ":") }
-            try shaper.shape(ids, &stats) { x in
-                encoder.begin(.example)
-                encoder.meta("id", prefix: place.prefix, number: line)
-                encoder.tensor("x", x)
-                if let y { encoder.tensor("y", scalar: y) }
-                try writer.write(encoder)
-            }
+            try shaper.shape(ids, &stats) { x in try records.write(x, y: y, prefix: place.prefix, number: line) }
         }
 
         if !engine.needsAllInput && !(labels && givenClasses == nil) {

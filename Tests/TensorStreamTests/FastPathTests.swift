@@ -49,6 +49,37 @@ struct FastPathTests {
         }
     }
 
+    /// Examples written through record templates (`IDExampleWriter`: ids, ids and a
+    /// class, ids and tags; prefixes changing midway; numbers of every length,
+    /// empty ids) equal `Codec.encode` of the same records, one after another.
+    @Test func templatesEqualRecordEncoding() throws {
+        var rng = SystemRandomNumberGenerator()
+        let numbers = [0, 7, 9, 10, 99, 100, 101, 999, 1000, 65_536, 1_234_567, 9_999_999_999, Int.max, -5, Int.min + 1]
+        let path = NSTemporaryDirectory() + "recur-\(UUID().uuidString)-templates"
+        let out = try ByteOutput(path: path)
+        var writer = IDExampleWriter(out)
+        var expected = [UInt8]()
+        for (k, number) in (numbers + numbers.reversed() + numbers).enumerated() {
+            let x = (0..<[0, 1, 3, 40, 300][k % 5]).map { _ in Int32.random(in: -1000...100_000, using: &rng) }
+            let tags = x.map { $0 / 2 }
+            let prefix = ["file.txt:", "dir/\"odd\"\t:", "中文 ", ""][k / 11 % 4]
+            var tensors = [("x", StreamTensor(x, shape: [x.count]))]
+            switch k % 3 {
+            case 0: try x.withUnsafeBufferPointer { try writer.write($0, prefix: prefix, number: number) }
+            case 1:
+                try x.withUnsafeBufferPointer { try writer.write($0, y: Int32(k - 20), prefix: prefix, number: number) }
+                tensors.append(("y", StreamTensor([Int32(k - 20)], shape: [1])))
+            default:
+                try x.withUnsafeBufferPointer { x in try tags.withUnsafeBufferPointer { try writer.write(x, tags: $0, prefix: prefix, number: number) } }
+                tensors.append(("y", StreamTensor(tags, shape: [tags.count])))
+            }
+            expected += Codec.encode(Record(kind: .example, metadata: ["id": prefix + String(number)], tensors: tensors))
+        }
+        try out.commit()
+        #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) == expected)
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
     /// `UTF8Text.isValid` agrees with `String(validating:)` on bytes that are
     /// mostly UTF-8 with every kind of damage; decoding agrees with the scalars.
     @Test func utf8CheckAgreesWithTheStandardLibrary() {
@@ -96,15 +127,21 @@ struct FastPathTests {
     }
 
     /// Output larger than many chunks, through the background writer, arrives whole
-    /// and in order, to a file and through `flush`.
+    /// and in order, to a file and through `flush`, written whole or in place, with
+    /// pieces larger than a chunk among them.
     @Test func backgroundWritesKeepOrder() throws {
         let path = NSTemporaryDirectory() + "recur-\(UUID().uuidString)-out"
         let out = try ByteOutput(path: path)
         var expected = [UInt8]()
         for i in 0..<20_000 {
-            let piece = [UInt8](repeating: UInt8(i % 251), count: 1 + (i * 7919) % 700)
+            // pieces of up to 700 bytes, and a few larger than a chunk
+            let piece = [UInt8](repeating: UInt8(i % 251), count: i % 5000 == 7 ? 3 * ByteOutput.chunk + i : 1 + (i * 7919) % 700)
             expected += piece
-            if i % 3 == 0 { try out.write(piece) } else { try out.append { $0 += piece } }
+            if i % 3 == 0 { try out.write(piece) } else {
+                let p = try out.room(piece.count)
+                p.update(from: piece, count: piece.count)
+                out.advance(piece.count)
+            }
             if i == 10_000 { try out.flush() }
         }
         try out.commit()
