@@ -39,6 +39,7 @@ public struct CharTable {
     /// The ids of the characters of `utf8` (valid UTF-8); counts the unknown ones.
     public func ids(utf8: UnsafeBufferPointer<UInt8>, unknown: inout Int) -> [Int32] {
         [Int32](unsafeUninitializedCapacity: utf8.count) { buf, done in
+            HugePages.advise(buf.baseAddress!, bytes: 4 * utf8.count)
             done = ids(utf8: utf8, into: buf.baseAddress!, unknown: &unknown)
         }
     }
