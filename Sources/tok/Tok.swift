@@ -207,18 +207,12 @@ struct Tok: ParsableCommand {
         var lines = TextLines(try openInputs(files))
         let givenClasses = try parsedClasses() ?? model?.classes
         var stats = Stats()
-        var shaper = Shaper(length: length, padID: engine.padID, wrap: engine.wrap)
-
         let out = try output.open()
         let writer = StreamWriter(out)
-        var records = IDExampleWriter(out)
+        // (a struct, not a local function: the variables a local function captures are
+        // checked for exclusive access at run time, per line)
+        var examples = Examples(shaper: Shaper(length: length, padID: engine.padID, wrap: engine.wrap), records: IDExampleWriter(out))
         let labelled = labels  // the flag once, not per line
-        var place = (file: "", prefix: "")
-        /// Writes one example, its id "file:line".
-        func write(_ ids: UnsafeBufferPointer<Int32>, _ y: Int32?, _ file: String, _ line: Int) throws {
-            if file != place.file { place = (file, file + ":") }
-            try shaper.shape(ids, &stats) { x in try records.write(x, y: y, prefix: place.prefix, number: line) }
-        }
 
         if !engine.needsAllInput && !(labels && givenClasses == nil) {
             // Streaming: meta first, then one example per line.
@@ -233,7 +227,7 @@ struct Tok: ParsableCommand {
                 if ids.isEmpty { stats.empty += 1; return }
                 var y: Int32? = nil
                 if let label, let classIndex { y = try classId(label, classIndex, givenClasses!, "\(file):\(number)") }
-                try ids.withUnsafeBufferPointer { try write($0, y, file, number) }
+                try ids.withUnsafeBufferPointer { try examples.write($0, y, file, number, &stats) }
             }
         } else {
             // Everything first: to build the vocabulary, or to find the classes. Each
@@ -277,13 +271,28 @@ struct Tok: ParsableCommand {
                         var l = label
                         y = try l.withUTF8 { try classId($0, classIndex, names!, "\(fileNames[p.file]):\(p.line)") }
                     }
-                    try write(UnsafeBufferPointer(rebasing: all[p.ids]), y, fileNames[p.file], p.line)
+                    try examples.write(UnsafeBufferPointer(rebasing: all[p.ids]), y, fileNames[p.file], p.line, &stats)
                 }
             }
         }
         try writer.finish()
         try engine.commitVocabulary()
         note(stats.summary(length: length, vocabularySize: engine.vocabularySize, built: engine.needsAllInput))
+    }
+
+    /// Shapes each line's ids (--length, --wrap) and writes them as an example, its id "file:line".
+    struct Examples {
+        var shaper: Shaper
+        var records: IDExampleWriter
+        var place = (file: "", prefix: "")
+
+        init(shaper: Shaper, records: IDExampleWriter) { self.shaper = shaper; self.records = records }
+
+        mutating func write(_ ids: UnsafeBufferPointer<Int32>, _ y: Int32?, _ file: String, _ line: Int, _ stats: inout Stats) throws {
+            if file != place.file { place = (file, file + ":") }
+            let prefix = place.prefix
+            try shaper.shape(ids, &stats) { x in try records.write(x, y: y, prefix: prefix, number: line) }
+        }
     }
 
     /// --steps: every line's ids and an end-of-line id, as one sequence cut into windows.
