@@ -102,11 +102,24 @@ public struct WordVocabulary: Sendable {
         self.table = table
         self.padID = pad
         self.unknownID = unk
+        // the short words, lowest ids (the most frequent, in a vocabulary by frequency) first
+        var cache = ShortKeyCache()
+        for (i, t) in tokens.enumerated() {
+            var t = t
+            t.withUTF8 { if ShortKeyCache.fits($0) && cache.isFree($0) { cache.store($0, Int32(i)) } }
+        }
+        self.cache = cache
     }
+
+    /// Short words' ids, in front of `table`.
+    private let cache: ShortKeyCache
 
     /// The id of a word, or nil.
     @inline(__always)
-    public func id(_ word: UnsafeBufferPointer<UInt8>) -> Int32? { table.id(word) }
+    public func id(_ word: UnsafeBufferPointer<UInt8>) -> Int32? {
+        if ShortKeyCache.fits(word), let id = cache.value(word) { return id }
+        return table.id(word)
+    }
 
     public func id(_ word: String) -> Int32? { table.id(word) }
 }
@@ -118,6 +131,8 @@ public struct WordVocabulary: Sendable {
 /// keep each line as provisional ids and map them once the vocabulary is built.
 public struct VocabularyBuilder: Sendable {
     private var table = TokenTable(capacity: 1 << 14)
+    /// Short words' entries in `table` (entries never move), in front of it.
+    private var cache = ShortKeyCache()
     public private(set) var counts: [Int] = []
 
     public init() {}
@@ -129,8 +144,14 @@ public struct VocabularyBuilder: Sendable {
     @inline(__always)
     @discardableResult
     public mutating func add(_ word: UnsafeBufferPointer<UInt8>) -> Int32 {
+        let short = ShortKeyCache.fits(word)
+        if short, let e = cache.value(word) {
+            counts[Int(e)] += 1
+            return e
+        }
         let (e, inserted) = table.insert(word, value: Int32(counts.count), overwrite: false)
         if inserted { counts.append(1) } else { counts[e] += 1 }
+        if short { cache.store(word, Int32(e)) }
         return Int32(e)
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TextKit
 
@@ -15,6 +16,36 @@ struct VocabularyTests {
         #expect(v.tokens == ["<pad>", "<unk>", "c", "b", "a"])
         #expect(v.padID == 0 && v.unknownID == 1)
         #expect(ids == [3, 4, 3, 2, 2, 2])
+    }
+
+    /// The short-word cache in front of the hash table changes no answer: many words
+    /// of 1–12 bytes (more short ones than the cache has slots, so that slots are
+    /// shared and replaced), counted by the builder and looked up in the vocabulary,
+    /// against a dictionary; words not in the vocabulary are not found.
+    @Test func shortWordCacheAgreesWithADictionary() throws {
+        var rng = SystemRandomNumberGenerator()
+        let letters = Array("abcdefghijklmnopqrstuvwxyzé'".unicodeScalars)
+        var words = Set<String>()
+        while words.count < 12_000 {
+            words.insert(String(String.UnicodeScalarView((0..<Int.random(in: 1...(words.count % 3 == 0 ? 12 : 5), using: &rng)).map { _ in letters.randomElement(using: &rng)! })))
+        }
+        let list = Array(words)
+        var b = VocabularyBuilder()
+        var expected = [String: Int]()
+        for _ in 0..<60_000 {
+            let w = list[min(Int(Double(list.count) * pow(Double.random(in: 0..<1, using: &rng), 3)), list.count - 1)]  // a few often
+            expected[w, default: 0] += 1
+            var u = w
+            let e = u.withUTF8 { b.add($0) }
+            #expect(b.counts[Int(e)] == expected[w])
+        }
+        let (v, map) = b.build()
+        #expect(map.count == expected.count)
+        for w in list {
+            var u = w
+            let id = u.withUTF8 { v.id($0) }
+            if expected[w] != nil { #expect(id.map { v.tokens[Int($0)] } == w) } else { #expect(id == nil, "\(w)") }
+        }
     }
 
     @Test func tiesInByteOrder() {
