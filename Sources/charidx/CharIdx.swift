@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import TensorStream
 import Random
 import ToolKit
@@ -75,6 +78,7 @@ struct CharIdx: ParsableCommand {
             let classNames = try classes.map { try classList(given: $0, seen: []) } ?? meta.flatMap { StreamMeta($0).classes }
             if !labels || classNames != nil { return try streamLines(vocab, classNames: classNames, classify: labels || meta?["task"] == "classify") }
         }
+        if steps == nil, Self.rereadable(inputs) { return try twoPasses() }
         // Every line's text (and target) bytes, one after another, checked as UTF-8.
         var corpus = LineStore()
         var counts: ScalarCounts? = vocabFrom == nil ? ScalarCounts() : nil
@@ -181,6 +185,37 @@ struct CharIdx: ParsableCommand {
         }
     }
 
+    /// Whether `paths` can be read twice: files that are regular files (not standard
+    /// input, a pipe or a FIFO).
+    static func rereadable(_ paths: [String]) -> Bool {
+        !paths.isEmpty && paths.allSatisfy { p in
+            var st = stat()
+            return p != "-" && stat(p, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+        }
+    }
+
+    /// One example per line, from files read twice instead of held in memory: the
+    /// first pass checks every line and finds the vocabulary (unless given) and the
+    /// classes (--labels without --classes), the second writes the records as
+    /// `streamLines` does. The same output as holding the lines.
+    func twoPasses() throws {
+        var counts: ScalarCounts? = vocabFrom == nil ? ScalarCounts() : nil
+        var seen = Set<String>()
+        let (form, findClasses) = (lineForm, labels && classes == nil)
+        var lines = TextLines(try openInputs(inputs))
+        try lines.forEachLine { bytes, file, number in
+            let f = try Self.fields(bytes, form, file, number)
+            if counts != nil {
+                counts!.add(utf8: UnsafeBufferPointer(rebasing: bytes[f.text]))
+                if let t = f.target { counts!.add(utf8: UnsafeBufferPointer(rebasing: bytes[t])) }
+            }
+            if findClasses, let l = f.label { seen.insert(String(decoding: UnsafeBufferPointer(rebasing: bytes[l]), as: UTF8.self)) }
+        }
+        let vocab = try vocabFrom.map { try Vocabulary.load($0) } ?? Vocabulary(counts: counts!.byCharacter, maxSize: maxSize)
+        let classNames = labels ? try classList(given: classes, seen: seen) : nil
+        try streamLines(vocab, classNames: classNames, classify: labels)
+    }
+
     /// One example per line with a given vocabulary: each line's record is written as
     /// the line is read, and flushed whenever the input pipe has nothing more ready.
     func streamLines(_ vocab: Vocabulary, classNames: [String]?, classify: Bool) throws {
@@ -211,6 +246,7 @@ struct CharIdx: ParsableCommand {
         let form = lineForm
         try lines.forEachLine { bytes, file, number in
             let f = try Self.fields(bytes, form, file, number)
+            if f.text.isEmpty { return }
             var c: Int32?
             if let label = f.label {
                 let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[label]), as: UTF8.self)
@@ -219,7 +255,6 @@ struct CharIdx: ParsableCommand {
                 }
                 c = i
             }
-            if f.text.isEmpty { return }
             if place.file != file { place = (file, file + ":") }
             try examples.write(UnsafeBufferPointer(rebasing: bytes[f.text]),
                                target: f.target.map { UnsafeBufferPointer(rebasing: bytes[$0]) }, y: c,

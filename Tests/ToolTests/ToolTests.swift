@@ -59,6 +59,37 @@ struct ToolTests {
         #expect(unk.stderr.contains("2 unknown"))
     }
 
+    /// Files are read twice (vocabulary and classes, then records), standard input is
+    /// held in memory: the same stream but for the ids' file names, with labels, pairs
+    /// and plain lines, empty lines among them; a bad line fails before any output.
+    @Test func charidxFilesAndStandardInputGiveTheSameStream() throws {
+        let cases: [([String], String)] = [
+            ([], "Ivanov\n\nMüller\n窗外的麻雀\nPetrov\n"),
+            (["--labels"], "Russian\tIvanov\nGerman\tMüller\nEmpty\t\nRussian\tPetrov\n"),
+            (["--labels", "--max-size", "5"], "b\tabcabc\na\txyz\n"),
+            (["--pairs"], "abc\tABC\nxy\tXY\n"),
+        ]
+        for (options, text) in cases {
+            let path = Pipeline.tempPath("lines.txt")
+            FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+            let file = try Pipeline.run("charidx", options + [path, path])
+            let stdin = try Pipeline.run("charidx", options + ["-", path], input: Data(text.utf8))
+            #expect(file.status == 0 && stdin.status == 0, "\(options): \(file.stderr) \(stdin.stderr)")
+            let (a, b) = (try Pipeline.records(file.stdout), try Pipeline.records(stdin.stdout))
+            #expect(a.meta.vocab == b.meta.vocab && a.meta.classes == b.meta.classes && a.meta.task == b.meta.task, "\(options)")
+            func content(_ r: Record) -> Record { Record(kind: r.kind, metadata: [:], tensors: r.tensors) }
+            #expect(a.records.count == 2 * text.split(separator: "\n").filter { !$0.hasSuffix("\t") }.count, "\(options)")
+            #expect(a.records.map(content) == b.records.map(content), "\(options)")
+            #expect(a.records.map { $0.metadata["id"]!.split(separator: ":").last! } == b.records.map { $0.metadata["id"]!.split(separator: ":").last! })
+            #expect(file.stderr == stdin.stderr)
+        }
+        let bad = Pipeline.tempPath("bad.tsv")
+        FileManager.default.createFile(atPath: bad, contents: Data("ok\tfine\nno tab here\n".utf8))
+        let r = try Pipeline.run("charidx", ["--labels", bad])
+        #expect(r.status == 1 && r.stdout.isEmpty)
+        #expect(r.stderr == "charidx: \(bad):2: no TAB between label and text\n")
+    }
+
     @Test func badInputIsAOneLineErrorNamingThePlace() throws {
         let r = try Pipeline.run("charidx", ["--labels"], input: Data("ok\tfine\nno tab here\n".utf8))
         #expect(r.status == 1)
