@@ -20,7 +20,7 @@ public enum HugePages {
         let start = (Int(bitPattern: base) + page - 1) & ~(page - 1)
         let end = (Int(bitPattern: base) + bytes) & ~(page - 1)
         guard end > start, let p = UnsafeMutableRawPointer(bitPattern: start) else { return }
-        _ = madvise(p, end - start, 14)  // MADV_HUGEPAGE
+        _ = madvise(p, end - start, MADV_HUGEPAGE)
         #endif
     }
 }
