@@ -9,9 +9,10 @@ import Glibc
 /// file). Anything else that exists (/dev/null, a FIFO, a terminal) is written
 /// in place: renaming over it would replace the device.
 ///
-/// Each full chunk (1 MiB) is written by a background thread while the tool
-/// fills the next one, so encoding and the write(2) overlap on two cores;
-/// `flush()` and `commit()` wait for it.
+/// Output gathers in a buffer of 1 MiB (larger for a single larger write); when
+/// the next piece does not fit, the buffer is written by a background thread
+/// while the tool fills a spare one, so encoding and the write(2) overlap on two
+/// cores; `flush()` and `commit()` wait for it.
 public final class ByteOutput {
     public let name: String
     private let fd: Int32
@@ -140,7 +141,8 @@ public final class ByteOutput {
 
     /// Room for `n` more bytes at the end of the buffer: write them there, then
     /// `advance(n)` (or less). Hands the buffer to the background writer first when
-    /// it is full; grows it for a write larger than a chunk.
+    /// the `n` bytes do not fit in it; a buffer for a write larger than a chunk is
+    /// made larger.
     @inline(__always)
     public func room(_ n: Int) throws -> UnsafeMutablePointer<UInt8> {
         if used + n > capacity { try makeRoom(n) }

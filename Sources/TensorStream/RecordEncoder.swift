@@ -164,6 +164,7 @@ public final class RecordEncoder {
 
     /// The header so far, its object closed, not padded (for `RecordTemplate`).
     func templateHeader() -> [UInt8] {
+        precondition(dataCount == 0, "RecordTemplate: tensors are entries only (`entry`), their data the caller's")
         closeMeta()
         put(UInt8(ascii: "}"))
         return Array(UnsafeBufferPointer(start: header, count: headerCount))

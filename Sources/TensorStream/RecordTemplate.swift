@@ -4,7 +4,7 @@
 /// after record with the numbers filled in, byte for byte what the encoder
 /// would write for the same record.
 ///
-///     var t = RecordTemplate(.example) { e in
+///     let t = RecordTemplate(.example) { e in
 ///         e.meta("id", prefix: "char ", number: RecordTemplate.hole)
 ///         e.entry("x", dtype: .i32, shape: [35], begin: 0, end: 140)
 ///     }
