@@ -148,10 +148,15 @@ public final class RecordEncoder {
         output.advance(n)
     }
 
-    /// Closes the metadata and the header's object, and pads the header with spaces.
-    private func closeHeader() {
+    /// Closes the metadata and the header's object.
+    private func closeObject() {
         closeMeta()
         put(UInt8(ascii: "}"))
+    }
+
+    /// Closes the header (`closeObject`) and pads it with spaces.
+    private func closeHeader() {
+        closeObject()
         reserve(8)
         while (8 + headerCount) % 8 != 0 { header[headerCount] = 0x20; headerCount += 1 }
     }
@@ -165,8 +170,7 @@ public final class RecordEncoder {
     /// The header so far, its object closed, not padded (for `RecordTemplate`).
     func templateHeader() -> [UInt8] {
         precondition(dataCount == 0, "RecordTemplate: tensors are entries only (`entry`), their data the caller's")
-        closeMeta()
-        put(UInt8(ascii: "}"))
+        closeObject()
         return Array(UnsafeBufferPointer(start: header, count: headerCount))
     }
 

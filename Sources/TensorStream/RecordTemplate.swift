@@ -19,9 +19,6 @@ public struct RecordTemplate {
     /// Where each hole's number goes in `bytes`, in increasing order.
     private let holes: [Int]
 
-    /// Number of holes: `write` takes that many numbers.
-    public var holeCount: Int { holes.count }
-
     /// Records `build`'s calls on an encoder begun with `kind`; each `hole` given as a
     /// number (metadata number, tensor shape or data offset) becomes a hole.
     public init(_ kind: RecordKind, _ build: (RecordEncoder) -> Void) {

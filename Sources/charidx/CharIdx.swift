@@ -141,13 +141,13 @@ struct CharIdx: ParsableCommand {
                     var y: Int32?
                     if line.label >= 0 {
                         guard let c = classOf[line.label] else {
-                            throw ToolError("\(corpus.places[line.file])\(line.number): label '\(corpus.labels[line.label])' is not among the classes \(classNames.prefix(12).joined(separator: ","))")
+                            throw ToolError("\(corpus.files[line.file]):\(line.number): label '\(corpus.labels[line.label])' is not among the classes \(classNames.prefix(12).joined(separator: ","))")
                         }
                         y = c
                     }
                     try examples.write(UnsafeBufferPointer(rebasing: all[line.text]),
                                        target: line.target.map { UnsafeBufferPointer(rebasing: all[$0]) }, y: y,
-                                       prefix: corpus.places[line.file], number: line.number)
+                                       file: corpus.files[line.file], line: line.number)
                 }
             }
             (written, total, unknown) = (examples.written, examples.total, examples.unknown)
@@ -266,7 +266,6 @@ struct CharIdx: ParsableCommand {
         var lines = TextLines(try openInputs(inputs))
         lines.onIdle = { try output.flush() }
         var examples = ExampleWriter(table, writer)
-        var place = (file: "", prefix: "")
         let form = lineForm
         try lines.forEachLine { bytes, file, number in
             let f = try Self.fields(bytes, form, file, number)
@@ -279,10 +278,9 @@ struct CharIdx: ParsableCommand {
                 }
                 c = i
             }
-            if place.file != file { place = (file, file + ":") }
             try examples.write(UnsafeBufferPointer(rebasing: bytes[f.text]),
                                target: f.target.map { UnsafeBufferPointer(rebasing: bytes[$0]) }, y: c,
-                               prefix: place.prefix, number: number)
+                               file: file, line: number)
         }
         let (written, total, unknown) = (examples.written, examples.total, examples.unknown)
         try writer.finish()
@@ -299,7 +297,7 @@ struct LineStore {
         var target: Range<Int>?
         /// Index into `labels`, or -1.
         var label: Int
-        /// Index into `places`.
+        /// Index into `files`.
         var file: Int
         var number: Int
     }
@@ -308,8 +306,8 @@ struct LineStore {
     /// Distinct labels, in order of first appearance.
     var labels = [String]()
     private var labelIndex = [String: Int]()
-    /// "file:" for each input file.
-    var places = [String]()
+    /// The input files, in order.
+    var files = [String]()
 
     private var lastFile: String?
 
@@ -320,7 +318,7 @@ struct LineStore {
     }
 
     mutating func add(_ line: UnsafeBufferPointer<UInt8>, _ f: CharIdx.Fields, file: String, number: Int) {
-        if file != lastFile { places.append(file + ":"); lastFile = file }
+        if file != lastFile { files.append(file); lastFile = file }
         let start = bytes.count
         bytes.append(contentsOf: UnsafeBufferPointer(rebasing: line[f.text]))
         let text = start..<bytes.count
@@ -335,7 +333,7 @@ struct LineStore {
             if let i = labelIndex[name] { label = i }
             else { label = labels.count; labelIndex[name] = label; labels.append(name) }
         }
-        lines.append(Line(text: text, target: target, label: label, file: places.count - 1, number: number))
+        lines.append(Line(text: text, target: target, label: label, file: files.count - 1, number: number))
     }
 }
 
@@ -352,7 +350,7 @@ struct ExampleWriter {
 
     /// Writes the example of `text` (and `target`, or class `y`), with id `prefix` + `number`.
     mutating func write(_ text: UnsafeBufferPointer<UInt8>, target: UnsafeBufferPointer<UInt8>?, y: Int32?,
-                        prefix: String, number: Int) throws {
+                        file: String, line: Int) throws {
         let n = Self.convert(table, text, &ids, &unknown)
         total += n
         try ids.withUnsafeBufferPointer { x in
@@ -360,9 +358,9 @@ struct ExampleWriter {
             if let target {
                 let m = Self.convert(table, target, &tags, &unknown)
                 total += m
-                try tags.withUnsafeBufferPointer { try records.write(x, tags: UnsafeBufferPointer(rebasing: $0[..<m]), prefix: prefix, number: number) }
+                try tags.withUnsafeBufferPointer { try records.write(x, tags: UnsafeBufferPointer(rebasing: $0[..<m]), file: file, line: line) }
             } else {
-                try records.write(x, y: y, prefix: prefix, number: number)
+                try records.write(x, y: y, file: file, line: line)
             }
         }
         written += 1

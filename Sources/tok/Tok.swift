@@ -284,14 +284,9 @@ struct Tok: ParsableCommand {
     struct Examples {
         var shaper: Shaper
         var records: IDExampleWriter
-        var place = (file: "", prefix: "")
-
-        init(shaper: Shaper, records: IDExampleWriter) { self.shaper = shaper; self.records = records }
 
         mutating func write(_ ids: UnsafeBufferPointer<Int32>, _ y: Int32?, _ file: String, _ line: Int, _ stats: inout Stats) throws {
-            if file != place.file { place = (file, file + ":") }
-            let prefix = place.prefix
-            try shaper.shape(ids, &stats) { x in try records.write(x, y: y, prefix: prefix, number: line) }
+            try shaper.shape(ids, &stats) { x in try records.write(x, y: y, file: file, line: line) }
         }
     }
 

@@ -50,7 +50,7 @@ struct FastPathTests {
     }
 
     /// Examples written through record templates (`IDExampleWriter`: ids, ids and a
-    /// class, ids and tags; prefixes changing midway; numbers of every length,
+    /// class, ids and tags; file names changing midway; numbers of every length,
     /// empty ids) equal `Codec.encode` of the same records, one after another.
     @Test func templatesEqualRecordEncoding() throws {
         var rng = SystemRandomNumberGenerator()
@@ -62,18 +62,18 @@ struct FastPathTests {
         for (k, number) in (numbers + numbers.reversed() + numbers).enumerated() {
             let x = (0..<[0, 1, 3, 40, 300][k % 5]).map { _ in Int32.random(in: -1000...100_000, using: &rng) }
             let tags = x.map { $0 / 2 }
-            let prefix = ["file.txt:", "dir/\"odd\"\t:", "中文 ", ""][k / 11 % 4]
+            let file = ["file.txt", "dir/\"odd\"\t", "中文 ", ""][k / 11 % 4]
             var tensors = [("x", StreamTensor(x, shape: [x.count]))]
             switch k % 3 {
-            case 0: try x.withUnsafeBufferPointer { try writer.write($0, prefix: prefix, number: number) }
+            case 0: try x.withUnsafeBufferPointer { try writer.write($0, file: file, line: number) }
             case 1:
-                try x.withUnsafeBufferPointer { try writer.write($0, y: Int32(k - 20), prefix: prefix, number: number) }
+                try x.withUnsafeBufferPointer { try writer.write($0, y: Int32(k - 20), file: file, line: number) }
                 tensors.append(("y", StreamTensor([Int32(k - 20)], shape: [1])))
             default:
-                try x.withUnsafeBufferPointer { x in try tags.withUnsafeBufferPointer { try writer.write(x, tags: $0, prefix: prefix, number: number) } }
+                try x.withUnsafeBufferPointer { x in try tags.withUnsafeBufferPointer { try writer.write(x, tags: $0, file: file, line: number) } }
                 tensors.append(("y", StreamTensor(tags, shape: [tags.count])))
             }
-            expected += Codec.encode(Record(kind: .example, metadata: ["id": prefix + String(number)], tensors: tensors))
+            expected += Codec.encode(Record(kind: .example, metadata: ["id": file + ":" + String(number)], tensors: tensors))
         }
         try out.commit()
         #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) == expected)
