@@ -79,10 +79,14 @@ public enum Codec {
     /// A validated tensor table entry.
     struct Entry { let name: String; let dtype: DType; let shape: [Int]; let begin: Int; let end: Int }
 
+    /// A parsed and validated header: the kind, the metadata besides it, the tensor
+    /// entries in data order, and the data's length.
+    typealias Parsed = (kind: RecordKind, meta: [String: String], entries: [Entry], dataBytes: Int)
+
     /// Parses and validates a header. `where_` prefixes error messages. Headers of
     /// the usual form go through `HeaderParser`; the rest, and every error, through
     /// `JSONSerialization`.
-    static func parseHeader(_ bytes: UnsafeBufferPointer<UInt8>, where_: () -> String, defaultKind: RecordKind? = nil) throws -> (kind: RecordKind, meta: [String: String], entries: [Entry], dataBytes: Int) {
+    static func parseHeader(_ bytes: UnsafeBufferPointer<UInt8>, where_: () -> String, defaultKind: RecordKind? = nil) throws -> Parsed {
         if let fast = HeaderParser.parse(bytes, defaultKind: defaultKind) { return fast }
         return try parseGeneralHeader(Array(bytes), where_: where_(), defaultKind: defaultKind)
     }
@@ -99,7 +103,7 @@ public enum Codec {
     }
 
     /// `parseHeader` through JSONSerialization: any JSON, and the error messages.
-    static func parseGeneralHeader(_ bytes: [UInt8], where_: String, defaultKind: RecordKind?) throws -> (kind: RecordKind, meta: [String: String], entries: [Entry], dataBytes: Int) {
+    static func parseGeneralHeader(_ bytes: [UInt8], where_: String, defaultKind: RecordKind?) throws -> Parsed {
         func fail(_ s: String) -> StreamError { StreamError("\(where_): \(s)") }
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: Data(bytes)) }

@@ -14,25 +14,25 @@ import Glibc
 /// answers nil and the general parser decides, so error messages come from one
 /// place.
 struct HeaderParser {
-    private let p: UnsafePointer<UInt8>
-    private let n: Int
-    private var i = 0
+    let p: UnsafePointer<UInt8>
+    let n: Int
+    var i = 0
 
-    private init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
         p = bytes.baseAddress!
         n = bytes.count
     }
 
     /// The parsed and validated header, or nil (see the type's comment).
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>, defaultKind: RecordKind?)
-        -> (kind: RecordKind, meta: [String: String], entries: [Codec.Entry], dataBytes: Int)? {
+        -> Codec.Parsed? {
         guard bytes.count >= 2 else { return nil }
         var parser = HeaderParser(bytes)
         return parser.header(defaultKind: defaultKind)
     }
 
     private mutating func header(defaultKind: RecordKind?)
-        -> (kind: RecordKind, meta: [String: String], entries: [Codec.Entry], dataBytes: Int)? {
+        -> Codec.Parsed? {
         var meta: [String: String]?
         var kindName: String?
         var entries = [Codec.Entry]()
@@ -89,16 +89,23 @@ struct HeaderParser {
         return take(UInt8(ascii: "}")) ? (m, kind) : nil
     }
 
-    /// `{"dtype":"F32","shape":[…],"data_offsets":[b,e]}`, keys in any order, each once.
+    /// `{"dtype":"F32","shape":[…],"data_offsets":[b,e]}` (see `tensor()`) as an entry.
     private mutating func entry(_ name: String) -> Codec.Entry? {
-        var dtype: DType?, shape: [Int]?, offsets: (Int, Int)?
+        guard let t = tensor() else { return nil }
+        return Codec.Entry(name: name, dtype: t.dtype, shape: t.shape.array, begin: t.begin, end: t.end)
+    }
+
+    /// `{"dtype":"F32","shape":[…],"data_offsets":[b,e]}`, keys in any order, each
+    /// once, the byte count agreeing with the shape.
+    mutating func tensor() -> (dtype: DType, shape: Dims, begin: Int, end: Int)? {
+        var dtype: DType?, shape: Dims?, offsets: (Int, Int)?
         guard take(UInt8(ascii: "{")) else { return nil }
         repeat {
             if peekKey("dtype") {
-                guard dtype == nil, take(UInt8(ascii: ":")), let s = string(), let d = DType(rawValue: s) else { return nil }
+                guard dtype == nil, take(UInt8(ascii: ":")), let d = dtypeName() else { return nil }
                 dtype = d
             } else if peekKey("shape") {
-                guard shape == nil, take(UInt8(ascii: ":")), let a = integers(), a.count <= Codec.maxRank else { return nil }
+                guard shape == nil, take(UInt8(ascii: ":")), let a = dims() else { return nil }
                 shape = a
             } else if peekKey("data_offsets") {
                 guard offsets == nil, take(UInt8(ascii: ":")), take(UInt8(ascii: "[")), let b = integer(),
@@ -110,18 +117,26 @@ struct HeaderParser {
         } while take(UInt8(ascii: ","))
         guard take(UInt8(ascii: "}")), let dtype, let shape, let offsets else { return nil }
         let (b, e) = offsets
-        guard b <= e, e <= Codec.maxDataBytes, shape.allSatisfy({ $0 <= Codec.maxDataBytes }),
-              let count = Codec.elementCount(shape), count * dtype.size == e - b else { return nil }
-        return Codec.Entry(name: name, dtype: dtype, shape: shape, begin: b, end: e)
+        guard b <= e, e <= Codec.maxDataBytes, let count = shape.elementCount, count * dtype.size == e - b else { return nil }
+        return (dtype, shape, b, e)
     }
 
-    /// `[n,…]` of non-negative integers below 10^15.
-    private mutating func integers() -> [Int]? {
+    /// A dtype's name as a plain string literal (`"F32"`, …; escaped, the general parser reads it).
+    private mutating func dtypeName() -> DType? {
+        if peekKey("F32") { return .f32 }
+        if peekKey("I32") { return .i32 }
+        if peekKey("I64") { return .i64 }
+        if peekKey("U8") { return .u8 }
+        return nil
+    }
+
+    /// `[n,…]`: at most `Codec.maxRank` integers (see `integer()`).
+    private mutating func dims() -> Dims? {
         guard take(UInt8(ascii: "[")) else { return nil }
-        var out = [Int]()
+        var out = Dims()
         if take(UInt8(ascii: "]")) { return out }
         repeat {
-            guard let v = integer() else { return nil }
+            guard out.count < Codec.maxRank, let v = integer() else { return nil }
             out.append(v)
         } while take(UInt8(ascii: ","))
         return take(UInt8(ascii: "]")) ? out : nil
@@ -129,7 +144,7 @@ struct HeaderParser {
 
     /// A non-negative integer below 10^15, written as JSON writes it (no leading zero,
     /// no fraction, no exponent).
-    private mutating func integer() -> Int? {
+    mutating func integer() -> Int? {
         skipSpace()
         guard i < n, p[i] >= 0x30, p[i] <= 0x39 else { return nil }
         if p[i] == 0x30, i + 1 < n, p[i + 1] >= 0x30, p[i + 1] <= 0x39 { return nil }
@@ -145,7 +160,7 @@ struct HeaderParser {
     }
 
     /// A string literal: valid UTF-8, the JSON escapes, surrogate pairs joined.
-    private mutating func string() -> String? {
+    mutating func string() -> String? {
         guard take(UInt8(ascii: "\"")) else { return nil }
         let start = i
         while i < n, p[i] != UInt8(ascii: "\""), p[i] != UInt8(ascii: "\\"), p[i] >= 0x20 { i += 1 }
@@ -214,7 +229,7 @@ struct HeaderParser {
     }
 
     /// Consumes `"key"` if it comes next (no escapes in it), without making a string.
-    private mutating func peekKey(_ key: StaticString) -> Bool {
+    mutating func peekKey(_ key: StaticString) -> Bool {
         skipSpace()
         let k = key.utf8CodeUnitCount
         guard i + k + 2 <= n, p[i] == UInt8(ascii: "\""), p[i + k + 1] == UInt8(ascii: "\""),
@@ -224,14 +239,14 @@ struct HeaderParser {
     }
 
     /// Consumes `c` (after white space) if it comes next.
-    private mutating func take(_ c: UInt8) -> Bool {
+    mutating func take(_ c: UInt8) -> Bool {
         skipSpace()
         guard i < n, p[i] == c else { return false }
         i += 1
         return true
     }
 
-    private mutating func skipSpace() {
+    mutating func skipSpace() {
         while i < n, p[i] == 0x20 || p[i] == 0x0A || p[i] == 0x0D || p[i] == 0x09 { i += 1 }
     }
 }

@@ -18,21 +18,21 @@ public enum Padding {
             return t
         }
         let tMax = Int(lengths.max() ?? 0)
-        let bytes = Double(group.count) * Double(tMax) * Double(max(inner.reduce(1, *), 1)) * 4
-        if bytes > 0.5 * Double(memory) {
-            throw StreamError("a padded batch of \(group.count) × \(tMax) steps needs \(Int(bytes / 1e9)) GB; this machine has \(memory / 1_000_000_000) GB (a smaller --batch)")
-        }
+        try checkSize(examples: group.count, steps: tMax, inner: inner.reduce(1, *))
         var out = Record(kind: .batch, metadata: ["ids": StreamMeta.list(group.map { $0.metadata["id"] ?? "" })])
         out["x"] = stack(group.map { $0["x"]! }, tMax: tMax, intPad: pad)
         out["len"] = StreamTensor(lengths, shape: [group.count])
         if let y0 = group[0]["y"] {
+            // a class per example when every y is [1]; else per step, each y [T_i, …] with T_i ≤ tMax
+            let perExample = group.allSatisfy { $0["y"]?.shape == [1] }
             let ys = try group.map { r -> StreamTensor in
-                guard let y = r["y"], y.dtype == y0.dtype, y.shape.count == y0.shape.count else {
+                guard let y = r["y"], y.dtype == y0.dtype, y.shape.count == y0.shape.count,
+                      perExample || (y.shape.count >= 1 && y.shape.dropFirst() == y0.shape.dropFirst() && y.shape[0] <= tMax) else {
                     throw StreamError("example \(r.metadata["id"] ?? "?"): y does not match the first example's")
                 }
                 return y
             }
-            if y0.shape == [1] {
+            if perExample {
                 out["y"] = ys.count == 1 ? StreamTensor(shape: [1], values: y0.values)
                     : concatenated(ys, shape: [group.count])
             } else {
@@ -40,6 +40,14 @@ public enum Padding {
             }
         }
         return out
+    }
+
+    /// Refuses a padded batch of more than half the machine's memory (4-byte elements).
+    public static func checkSize(examples: Int, steps: Int, inner: Int) throws {
+        let bytes = Double(examples) * Double(steps) * Double(max(inner, 1)) * 4
+        if bytes > 0.5 * Double(memory) {
+            throw StreamError("a padded batch of \(examples) × \(steps) steps needs \(Int(bytes / 1e9)) GB; this machine has \(memory / 1_000_000_000) GB (a smaller --batch)")
+        }
     }
 
     public static func concatenated(_ ts: [StreamTensor], shape: [Int]) -> StreamTensor {

@@ -39,16 +39,41 @@ public final class StreamReader {
     }
 
     /// The next `example`, `batch` or `model` record, or nil at the end of the last input.
-    /// With a `sink`, the record's bytes go there undecoded and the record comes back
-    /// with its kind and metadata only (see `RecordReader.read`).
-    public func next(sink: RecordSink? = nil) throws -> Record? {
+    public func next() throws -> Record? {
+        try nextRecord(read: { try readRecord() }, meta: { $0.kind == .meta ? $0 : nil })
+    }
+
+    /// The next example for batching, its bytes appended to `sink` (the record starts
+    /// at the sink's count before the call) and its header returned; nil at the end of
+    /// the last input. A record of another kind is an error. Headers of the usual form
+    /// go through `ExampleHeader.parse`; others are decoded and appended re-encoded,
+    /// with only what batching keeps of them (id, x, y).
+    public func nextExample(into sink: RecordSink) throws -> ExampleHeader? {
+        let read = try nextRecord(read: {
+            let r = try RecordReader.readExample(current, number: recordNumber + 1, into: sink)
+            if r != nil { recordNumber += 1 }
+            return r
+        }, meta: { (r: RecordReader.ExampleRead) -> Record? in
+            guard case .other(let m) = r, m.kind == .meta else { return nil }
+            return m
+        })
+        switch read {
+        case nil: return nil
+        case .example(let h): return h
+        case .other(let r):
+            throw StreamError("\(current.name): record \(recordNumber): expected an example, found a \(r.kind.rawValue) record")
+        }
+    }
+
+    /// The next record that `read` reads, reading on into the next input at the end of
+    /// one; meta records (those `meta` gives) are checked against the stream's first
+    /// and skipped.
+    private func nextRecord<T>(read: () throws -> T?, meta: (T) -> Record?) throws -> T? {
         while true {
             let offset = current.offset
-            let mark = sink?.bytes.count ?? 0
-            if let r = try readRecord(sink: sink) {
-                if r.kind == .meta {
-                    sink?.bytes.removeSubrange(mark...)
-                    if let field = StreamMeta.disagreement(meta.metadata, r.metadata) {
+            if let r = try read() {
+                if let m = meta(r) {
+                    if let field = StreamMeta.disagreement(self.meta.metadata, m.metadata) {
                         throw StreamError("\(current.name): record \(recordNumber) at byte offset \(offset): meta disagrees with the stream's first meta on '\(field)'")
                     }
                     continue
@@ -62,14 +87,14 @@ public final class StreamReader {
             guard m.kind == .meta else {
                 throw StreamError("\(current.name): record 1 at byte offset 0: a stream starts with a meta record, found \(m.kind.rawValue)")
             }
-            if let field = StreamMeta.disagreement(meta.metadata, m.metadata) {
+            if let field = StreamMeta.disagreement(self.meta.metadata, m.metadata) {
                 throw StreamError("\(current.name): meta disagrees with the first input's meta on '\(field)'")
             }
         }
     }
 
-    private func readRecord(sink: RecordSink? = nil) throws -> Record? {
-        let r = try RecordReader.read(current, number: recordNumber + 1, sink: sink)
+    private func readRecord() throws -> Record? {
+        let r = try RecordReader.read(current, number: recordNumber + 1)
         if r != nil { recordNumber += 1 }
         return r
     }
@@ -86,8 +111,8 @@ public final class StreamReader {
     public var byteOffset: Int { current.offset }
 }
 
-/// Where a reader copies the bytes of the records it reads, undecoded: a stream
-/// held in memory as one block (batch --shuffle) rather than as millions of records.
+/// Where a reader copies the bytes of the examples it reads, undecoded: examples
+/// held in memory as one block (`ExamplePool`) rather than as millions of records.
 public final class RecordSink {
     public var bytes = [UInt8]()
     public init() {}
@@ -105,36 +130,59 @@ public final class StreamWriter {
 /// Reads single records without stream rules (no meta first): a checkpoint is
 /// one `model` record, a valid .safetensors file.
 public enum RecordReader {
-    /// Reads record number `n` from `current`; nil at a clean end. With a `sink`, the
-    /// record's bytes are appended to it as they are read, and its tensors are not
-    /// decoded (the record comes back with its kind and metadata only).
-    public static func read(_ current: ByteInput, number n: Int, defaultKind: RecordKind? = nil, sink: RecordSink? = nil) throws -> Record? {
-        let offset = current.offset
-        func at() -> String { "\(current.name): record \(n) at byte offset \(offset)" }
-        let length = try current.withNextBytes(8) { b -> UInt64? in
-            b.count == 8 ? UInt64(littleEndian: UnsafeRawPointer(b.baseAddress!).loadUnaligned(as: UInt64.self)) : nil
+    /// Reads record number `n` from `current`; nil at a clean end.
+    public static func read(_ current: ByteInput, number n: Int, defaultKind: RecordKind? = nil) throws -> Record? {
+        let at = Place(input: current, number: n)
+        guard let len = try headerLength(current, at) else { return nil }
+        let parsed = try current.withNextBytes(len) { h in
+            guard h.count == len else { throw StreamError("\(at): truncated header: \(h.count) of \(len) bytes") }
+            return try Codec.parseHeader(h, where_: { "\(at)" }, defaultKind: defaultKind)
         }
-        guard let len = length else {
-            // what was there: nothing (the end) or a piece of a length
-            let got = current.offset - offset
-            if got == 0 { return nil }
-            throw StreamError("\(at()): truncated: \(got) of the 8 header-length bytes")
-        }
-        guard len >= 2, len <= UInt64(Codec.maxHeaderBytes) else {
-            throw StreamError("\(at()): header length \(len) is outside 2…\(Codec.maxHeaderBytes)")
-        }
-        let parsed = try current.withNextBytes(Int(len)) { h in
-            guard h.count == Int(len) else { throw StreamError("\(at()): truncated header: \(h.count) of \(len) bytes") }
-            let parsed = try Codec.parseHeader(h, where_: at, defaultKind: defaultKind)
-            if let sink {
-                withUnsafeBytes(of: len.littleEndian) { sink.bytes.append(contentsOf: $0) }
+        return try record(current, parsed, at)
+    }
+
+    /// What `readExample` read: an example (its bytes in the sink) or a record of another kind.
+    public enum ExampleRead {
+        case example(ExampleHeader)
+        case other(Record)
+    }
+
+    /// Reads record number `n` from `current` for batching (see
+    /// `StreamReader.nextExample`); nil at a clean end.
+    public static func readExample(_ current: ByteInput, number n: Int, into sink: RecordSink) throws -> ExampleRead? {
+        let at = Place(input: current, number: n)
+        guard let len = try headerLength(current, at) else { return nil }
+        var general: Codec.Parsed?
+        let lean = try current.withNextBytes(len) { h -> HeaderParser.Example? in
+            guard h.count == len else { throw StreamError("\(at): truncated header: \(h.count) of \(len) bytes") }
+            var parser = HeaderParser(h)
+            if let lean = parser.example() {
+                withUnsafeBytes(of: UInt64(len).littleEndian) { sink.bytes.append(contentsOf: $0) }
                 sink.bytes.append(contentsOf: h)
+                return lean
             }
-            return parsed
+            general = try Codec.parseHeader(h, where_: { "\(at)" })
+            return nil
         }
-        func truncated(_ got: Int) -> StreamError {
-            StreamError("\(at()): truncated data: \(got) of \(parsed.dataBytes) bytes")
+        if let lean {
+            try readData(current, lean.dataBytes, into: &sink.bytes, at)
+            return .example(ExampleHeader(lean, headerLength: len))
         }
+        // Another kind, or a header of another form: decoded, and what batching keeps of an example re-encoded.
+        let r = try record(current, general!, at)
+        guard r.kind == .example else { return .other(r) }
+        var kept = Record(kind: .example, metadata: r.metadata["id"].map { ["id": $0] } ?? [:])
+        for name in ["x", "y"] { kept[name] = r[name] }
+        let bytes = Codec.encode(kept)
+        guard let h = bytes.withUnsafeBufferPointer(ExampleHeader.parse) else {
+            throw StreamError("\(at): the example could not be read back re-encoded")
+        }
+        sink.bytes += bytes
+        return .example(h)
+    }
+
+    /// The record whose header is `parsed`, its data read from `current`.
+    private static func record(_ current: ByteInput, _ parsed: Codec.Parsed, _ at: Place) throws -> Record {
         func tensors(_ data: UnsafeRawBufferPointer) -> [(name: String, tensor: StreamTensor)] {
             parsed.entries.map { e in
                 (name: e.name, tensor: StreamTensor.decode(e.dtype, shape: e.shape, UnsafeRawBufferPointer(rebasing: data[e.begin..<e.end])))
@@ -142,46 +190,51 @@ public enum RecordReader {
         }
         if parsed.dataBytes <= 1 << 20 {
             let t = try current.withNextBytes(parsed.dataBytes) { d -> [(name: String, tensor: StreamTensor)] in
-                guard d.count == parsed.dataBytes else { throw truncated(d.count) }
-                if let sink {
-                    sink.bytes.append(contentsOf: d)
-                    return []
-                }
+                guard d.count == parsed.dataBytes else { throw StreamError("\(at): truncated data: \(d.count) of \(parsed.dataBytes) bytes") }
                 return tensors(UnsafeRawBufferPointer(d))
             }
             return Record(kind: parsed.kind, metadata: parsed.meta, tensors: t)
         }
-        // Read the data in chunks so a lying header cannot make us allocate before the bytes exist.
         var data = [UInt8]()
-        var remaining = parsed.dataBytes
-        while remaining > 0 {
-            let want = min(remaining, 1 << 24)
-            let r = try current.read(want, into: &data)
-            guard r == want else { throw truncated(parsed.dataBytes - remaining + r) }
-            remaining -= r
-        }
-        if let sink {
-            sink.bytes += data
-            return Record(kind: parsed.kind, metadata: parsed.meta)
-        }
+        try readData(current, parsed.dataBytes, into: &data, at)
         return Record(kind: parsed.kind, metadata: parsed.meta, tensors: data.withUnsafeBytes(tensors))
     }
 
-    /// Decodes one record from its bytes, as written by `Codec.encode` (and checked
-    /// when first read: see `RecordSink`).
-    public static func decode(_ bytes: UnsafeRawBufferPointer) throws -> Record {
-        let input = UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: bytes.count)
-        guard input.count >= 8 else { throw StreamError("a record of \(input.count) bytes") }
-        let len = Int(UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self)))
-        guard len >= 2, 8 + len <= input.count else { throw StreamError("a record's header runs past its bytes") }
-        let parsed = try Codec.parseHeader(UnsafeBufferPointer(rebasing: input[8..<(8 + len)]), where_: { "record" })
-        guard 8 + len + parsed.dataBytes == input.count else { throw StreamError("a record's data does not fill its bytes") }
-        let data = UnsafeRawBufferPointer(rebasing: bytes[(8 + len)...])
-        return Record(kind: parsed.kind, metadata: parsed.meta, tensors: parsed.entries.map { e in
-            (name: e.name, tensor: StreamTensor.decode(e.dtype, shape: e.shape, UnsafeRawBufferPointer(rebasing: data[e.begin..<e.end])))
-        })
+    /// Appends a record's `count` data bytes to `out`, in chunks, so that a lying
+    /// header cannot make us allocate before the bytes exist.
+    private static func readData(_ current: ByteInput, _ count: Int, into out: inout [UInt8], _ at: Place) throws {
+        var remaining = count
+        while remaining > 0 {
+            let want = min(remaining, 1 << 24)
+            let r = try current.read(want, into: &out)
+            guard r == want else { throw StreamError("\(at): truncated data: \(count - remaining + r) of \(count) bytes") }
+            remaining -= r
+        }
     }
 
+    /// Where a record is, for messages: "input: record n at byte offset o".
+    struct Place: CustomStringConvertible {
+        let name: String, number: Int, offset: Int
+        init(input: ByteInput, number: Int) { (name, self.number, offset) = (input.name, number, input.offset) }
+        var description: String { "\(name): record \(number) at byte offset \(offset)" }
+    }
+
+    /// A record's header length, checked; nil at a clean end of the input.
+    private static func headerLength(_ current: ByteInput, _ at: Place) throws -> Int? {
+        let length = try current.withNextBytes(8) { b -> UInt64? in
+            b.count == 8 ? UInt64(littleEndian: UnsafeRawPointer(b.baseAddress!).loadUnaligned(as: UInt64.self)) : nil
+        }
+        guard let len = length else {
+            // what was there: nothing (the end) or a piece of a length
+            let got = current.offset - at.offset
+            if got == 0 { return nil }
+            throw StreamError("\(at): truncated: \(got) of the 8 header-length bytes")
+        }
+        guard len >= 2, len <= UInt64(Codec.maxHeaderBytes) else {
+            throw StreamError("\(at): header length \(len) is outside 2…\(Codec.maxHeaderBytes)")
+        }
+        return Int(len)
+    }
     /// The one record of the file at `path` (a checkpoint).
     /// A plain safetensors file (PyTorch's `save_file(state_dict)`), as a `model` record
     /// when its metadata names no kind.

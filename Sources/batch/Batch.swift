@@ -62,12 +62,13 @@ struct Batch: ParsableCommand {
         try writer.write(meta.record)
         var rng = RandomSource(seed: seed)
         var batches = 0, examples = 0
+        // The examples as their record bytes, cut into batches a group of indices at a time.
+        let pool = ExamplePool()
 
-        func emit(_ group: [Record]) throws {
+        func emit(_ group: [Int]) throws {
             guard !group.isEmpty, !(dropLast && group.count < size) else { return }
-            var g = group
-            if sort { g = try Self.byLength(Array(g.indices)) { g[$0] }.map { g[$0] } }
-            try writer.write(try Padding.batch(g, pad: padID))
+            let g = sort ? Self.byLength(group, pool.steps) : group
+            try pool.writeBatch(g, pad: padID, to: writer.output)
             batches += 1
             examples += g.count
         }
@@ -75,84 +76,74 @@ struct Batch: ParsableCommand {
         func permute<T>(_ a: inout [T]) {
             for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
         }
-        /// Cuts the examples `order` (indices, each example reached through `record`)
-        /// into batches, by length when bucketing, shuffling batch order if shuffling;
-        /// returns the examples of a last, short batch when it is not the final one.
-        /// `prefetch`: asks for an example's bytes a batch ahead (a shuffled stream in memory).
-        func flush(_ order: [Int], final: Bool, prefetch: ((Int) -> Void)? = nil, record: (Int) throws -> Record) throws -> [Int] {
-            let order = bucket != nil ? try Self.byLength(order, record) : order
+        /// Cuts the examples `order` into batches, by length when bucketing, shuffling
+        /// batch order if shuffling; returns the examples of a last, short batch when it
+        /// is not the final one. `prefetch`: asks for the next batch's bytes a batch ahead
+        /// (a shuffled stream in memory).
+        func flush(_ order: [Int], final: Bool, prefetch: Bool = false) throws -> [Int] {
+            let order = bucket != nil ? Self.byLength(order, pool.steps) : order
             var groups = stride(from: 0, to: order.count, by: size).map { $0..<min($0 + size, order.count) }
             var rest = [Int]()
             if !final, let last = groups.last, last.count < size { rest = Array(order[last]); groups.removeLast() }
             if bucket != nil && (shuffle || buffer != nil) { permute(&groups) }
             for (n, g) in groups.enumerated() {
-                if let prefetch, n + 1 < groups.count { for k in groups[n + 1] { prefetch(order[k]) } }
-                try emit(order[g].map(record))
+                if prefetch, n + 1 < groups.count {
+                    for k in groups[n + 1] {
+                        pool.withRecordBytes(order[k]) { b in
+                            for at in stride(from: 0, to: b.count, by: 64) { rk_prefetch(b.baseAddress! + at) }
+                        }
+                    }
+                }
+                try emit(Array(order[g]))
             }
             return rest
         }
 
         if shuffle {
-            // The whole stream as one block of record bytes, decoded a batch at a time.
-            let sink = RecordSink()
-            sink.bytes.reserveCapacity(sources.reduce(0) { $0 + ($1.fileSize ?? 0) })  // no copies as it grows
-            var spans = [Range<Int>]()
-            while true {
-                let start = sink.bytes.count
-                guard try next(reader, sink: sink) != nil else { break }
-                spans.append(start..<sink.bytes.count)
-            }
-            permute(&spans)  // the order of the examples
-            _ = try sink.bytes.withUnsafeBytes { all in
-                try flush(Array(spans.indices), final: true, prefetch: { i in
-                    for at in stride(from: spans[i].lowerBound, to: spans[i].upperBound, by: 64) { rk_prefetch(all.baseAddress! + at) }
-                }) { try RecordReader.decode(UnsafeRawBufferPointer(rebasing: all[spans[$0]])) }
-            }
+            // The whole stream held, then shuffled.
+            pool.reserve(bytes: sources.reduce(0) { $0 + ($1.fileSize ?? 0) })  // no copies as it grows
+            while try pool.read(reader) {}
+            var order = Array(0..<pool.count)
+            permute(&order)
+            _ = try flush(order, final: true, prefetch: true)
         } else {
             // Streaming: a shuffle buffer (bounded), then a pool for bucketing, then batches.
             let poolSize = size * (bucket ?? 1)
-            var pool = [Record]()
-            var shuffleBuffer = [Record]()
-            func toPool(_ r: Record) throws {
-                pool.append(r)
-                if pool.count >= poolSize {
-                    let rest = try flush(Array(pool.indices), final: false) { pool[$0] }
-                    pool = rest.map { pool[$0] }
+            var pending = [Int](), buffered = [Int](), compacting = true
+            func toPool(_ i: Int) throws {
+                pending.append(i)
+                if pending.count >= poolSize {
+                    pending = try flush(pending, final: false)
+                    // the batches written are dead bytes: dropped once they outnumber the live ones
+                    if compacting, pool.count > 2 * (pending.count + buffered.count) + 1024 { pool.compact(&pending, &buffered) }
                 }
             }
-            while let r = try next(reader) {
+            while try pool.read(reader) {
+                let i = pool.count - 1
                 if let buffer {
-                    shuffleBuffer.append(r)
-                    if shuffleBuffer.count >= buffer {
-                        let i = Int(rng.next() % UInt64(shuffleBuffer.count))
-                        shuffleBuffer.swapAt(i, shuffleBuffer.count - 1)
-                        try toPool(shuffleBuffer.removeLast())
+                    buffered.append(i)
+                    if buffered.count >= buffer {
+                        let j = Int(rng.next() % UInt64(buffered.count))
+                        buffered.swapAt(j, buffered.count - 1)
+                        try toPool(buffered.removeLast())
                     }
                 } else {
-                    try toPool(r)
+                    try toPool(i)
                 }
             }
-            permute(&shuffleBuffer)
-            for r in shuffleBuffer { try toPool(r) }
-            _ = try flush(Array(pool.indices), final: true) { pool[$0] }
+            permute(&buffered)
+            compacting = false  // the indices in `buffered` stay as they are while it drains
+            for i in buffered { try toPool(i) }
+            _ = try flush(pending, final: true)
         }
         try writer.finish()
         note("batch: \(examples) examples in \(batches) batches")
     }
 
-    /// The next example; a batch or model record is an error.
-    func next(_ reader: StreamReader, sink: RecordSink? = nil) throws -> Record? {
-        guard let r = try reader.next(sink: sink) else { return nil }
-        guard r.kind == .example else {
-            throw ToolError("\(reader.inputName): record \(reader.recordNumber): batch takes examples, found a \(r.kind.rawValue) record")
-        }
-        return r
-    }
-
-    /// `order` sorted by the examples' lengths, longest first, keeping the order of
-    /// equal lengths.
-    static func byLength(_ order: [Int], _ record: (Int) throws -> Record) throws -> [Int] {
-        let keyed = try order.enumerated().map { (k, i) in (length: try record(i)["x"]?.shape.first ?? 0, at: k, index: i) }
+    /// `order` sorted by the examples' lengths (`steps`), longest first, keeping the
+    /// order of equal lengths.
+    static func byLength(_ order: [Int], _ steps: [Int]) -> [Int] {
+        let keyed = order.enumerated().map { (k, i) in (length: steps[i], at: k, index: i) }
         return keyed.sorted { $0.length != $1.length ? $0.length > $1.length : $0.at < $1.at }.map(\.index)
     }
 }

@@ -193,16 +193,38 @@ struct HeaderParserTests {
             #"{"\u005f_metadata__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
             "{\"__metadata__\":{\"kind\":\"example\",\"id\":\"\\u00\u{14}1\"}}",
             #"{"__metadata__":{"kind":"example","id":"\u00E9\u00e9"}}"#,
+            // data not from 0, with a gap, overlapping
+            #"{"__metadata__":{"kind":"example"},"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+            #"{"__metadata__":{"kind":"example"},"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"y":{"dtype":"I32","shape":[1],"data_offsets":[8,12]}}"#,
+            #"{"__metadata__":{"kind":"example"},"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"y":{"dtype":"I32","shape":[1],"data_offsets":[4,8]}}"#,
         ]
         return out
     }
 
-    /// Whatever the fast parser accepts, the general one accepts with the same result.
+    /// Whatever the fast parser accepts, the general one accepts with the same result;
+    /// and whatever the lean example parser (`ExampleHeader`) accepts is an example
+    /// to the general parser, with the same id, x and y.
     static func check(_ bytes: [UInt8]) {
         let fast = bytes.withUnsafeBufferPointer { HeaderParser.parse($0, defaultKind: .model) }
         let general = try? Codec.parseGeneralHeader(bytes, where_: "h", defaultKind: .model)
         if let fast {
             #expect(general != nil && same(fast, general!), "\(String(decoding: bytes, as: UTF8.self))")
+        }
+        // as a record: length, header, then its data
+        let record = withUnsafeBytes(of: UInt64(bytes.count).littleEndian, Array.init) + bytes + [UInt8](repeating: 0, count: 64)
+        guard let lean = record.withUnsafeBufferPointer(ExampleHeader.parse) else { return }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let g = general, g.kind == .example else {
+            Issue.record("the lean parser accepts what the general one refuses: \(text)")
+            return
+        }
+        #expect(lean.recordBytes == 8 + bytes.count + g.dataBytes, "\(text)")
+        let id = lean.id.map { r in record.withUnsafeBufferPointer { ExampleHeader.text($0, r) } }
+        #expect(id == g.meta["id"], "\(text)")
+        for (name, part) in [("x", lean.x), ("y", lean.y)] {
+            let e = g.entries.first { $0.name == name }
+            #expect(e?.dtype == part?.dtype && e?.shape == part?.shape.array
+                    && e.map { (8 + bytes.count + $0.begin)..<(8 + bytes.count + $0.end) } == part?.bytes, "\(name) of \(text)")
         }
     }
 
@@ -214,6 +236,12 @@ struct HeaderParserTests {
             if bytes.withUnsafeBufferPointer({ HeaderParser.parse($0, defaultKind: .model) }) != nil { accepted += 1 }
         }
         #expect(accepted >= 8)  // the usual headers take the fast path
+        let lean = Self.headers().filter { h in
+            let bytes = Array(h.utf8)
+            let record = withUnsafeBytes(of: UInt64(bytes.count).littleEndian, Array.init) + bytes + [UInt8](repeating: 0, count: 64)
+            return record.withUnsafeBufferPointer(ExampleHeader.parse) != nil
+        }
+        #expect(lean.count >= 4)  // so do the usual examples
     }
 
     @Test func damagedHeadersNeverDisagree() {
@@ -236,31 +264,131 @@ struct HeaderParserTests {
     }
 }
 
-@Suite("Record sink")
-struct RecordSinkTests {
-    /// Records read into a sink come back whole from `RecordReader.decode`; a meta
-    /// record met on the way (two streams one after the other) leaves nothing there.
-    @Test func sinkHoldsTheRecordsAndDecodeReadsThemBack() throws {
+@Suite("Example pool")
+struct ExamplePoolTests {
+    /// Examples of every form batch meets: x of I32, F32 and U8 with and without
+    /// feature axes, y a class (I32, F32, U8) or per step, no y, ids plain, escaped or
+    /// missing; lengths from 0.
+    static func examples(_ rng: inout SystemRandomNumberGenerator) -> [[Record]] {
+        var streams = [[Record]]()
+        for form in 0..<8 {
+            var out = [Record]()
+            for k in 0..<23 {
+                let t = Int.random(in: 0...(k % 5 == 0 ? 1 : 9), using: &rng)
+                let f = form % 4 == 1 ? 3 : 1
+                let x: StreamTensor
+                switch form % 4 {
+                case 0: x = StreamTensor((0..<t).map { _ in Int32.random(in: 0...90, using: &rng) }, shape: [t])
+                case 1: x = StreamTensor((0..<(t * f)).map { _ in Float.random(in: -1...1, using: &rng) }, shape: [t, f])
+                case 2: x = StreamTensor(shape: [t], values: .u8((0..<t).map { _ in UInt8.random(in: 0...255, using: &rng) }))
+                default: x = StreamTensor((0..<t).map { _ in Int32.random(in: 0...90, using: &rng) }, shape: [t, 1])
+                }
+                var r = Record(kind: .example, metadata: [:], tensors: [("x", x)])
+                switch k % 4 {
+                case 0: r.metadata["id"] = "f.txt:\(k)"
+                case 1: r.metadata["id"] = "a \"quoted\"\t\\ näme \u{1}\(k)"
+                case 2: break
+                default: r.metadata["id"] = ""
+                }
+                r.metadata["extra"] = "dropped"
+                switch form / 2 {
+                case 0: r["y"] = StreamTensor([Int32(k % 3)], shape: [1])
+                case 1: r["y"] = StreamTensor([Float(k)], shape: [1])
+                case 2: r["y"] = StreamTensor((0..<t).map { Int32($0) }, shape: [t])
+                default: if form % 2 == 0 { r["y"] = StreamTensor(shape: [1], values: .u8([UInt8(k)])) }
+                }
+                out.append(r)
+            }
+            streams.append(out)
+        }
+        return streams
+    }
+
+    /// Batches cut from the pool are byte for byte `Padding.batch`'s, for groups of
+    /// every size in any order, read from streams whose headers the lean parser reads
+    /// and from streams whose headers it leaves to the general one.
+    @Test func batchesEqualPadding() throws {
+        var rng = SystemRandomNumberGenerator()
+        for stream in Self.examples(&rng) {
+            for crowded in [false, true] {
+                var bytes = Codec.encode(StreamMeta().record)
+                for r in stream {
+                    // more metadata than the lean parser reads: the general parser's path
+                    var r = r
+                    if crowded { for k in 0..<9 { r.metadata["k\(k)"] = "\(k)" } }
+                    bytes += Codec.encode(r)
+                }
+                let reader = try StreamReader(try ByteInput(bytes: bytes))
+                let pool = ExamplePool()
+                while try pool.read(reader) {}
+                #expect(pool.count == stream.count)
+                #expect(pool.steps == stream.map { $0["x"]!.shape[0] })
+                for size in [1, 2, 5, 23] {
+                    let order = (0..<stream.count).shuffled(using: &rng)
+                    for start in stride(from: 0, to: order.count, by: size) {
+                        let group = Array(order[start..<min(start + size, order.count)])
+                        let path = NSTemporaryDirectory() + "recur-\(UUID().uuidString)-pool"
+                        let out = try ByteOutput(path: path)
+                        try pool.writeBatch(group, pad: -7, to: out)
+                        try out.commit()
+                        let written = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+                        try? FileManager.default.removeItem(atPath: path)
+                        let expected = Codec.encode(try Padding.batch(group.map { stream[$0] }, pad: -7))
+                        #expect(written == expected, "size \(size), group \(group)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Compacting keeps the examples asked for, renumbered, and their batches.
+    @Test func compactKeepsTheLiveExamples() throws {
+        var rng = SystemRandomNumberGenerator()
+        let stream = Self.examples(&rng)[4]
+        let reader = try StreamReader(try ByteInput(bytes: encode([StreamMeta().record] + stream)))
+        let pool = ExamplePool()
+        while try pool.read(reader) {}
+        var a = [5, 1, 9], b = [22, 0]
+        pool.compact(&a, &b)
+        #expect(a == [0, 1, 2] && b == [3, 4] && pool.count == 5)
+        #expect(pool.steps == [5, 1, 9, 22, 0].map { stream[$0]["x"]!.shape[0] })
+        let path = NSTemporaryDirectory() + "recur-\(UUID().uuidString)-pool"
+        let out = try ByteOutput(path: path)
+        try pool.writeBatch([3, 0, 4], pad: 0, to: out)
+        try out.commit()
+        let written = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+        try? FileManager.default.removeItem(atPath: path)
+        #expect(written == Codec.encode(try Padding.batch([22, 5, 0].map { stream[$0] }, pad: 0)))
+    }
+
+    /// A meta record between two streams is checked and skipped; a batch record is
+    /// an error that names it; examples that do not go together are errors from
+    /// both paths.
+    @Test func otherRecordsAndMismatchesAreErrors() throws {
         let stream = sampleStream()
-        let twice = encode(stream) + encode(stream)
-        let reader = try StreamReader(try ByteInput(bytes: twice))
-        let sink = RecordSink()
-        var spans = [Range<Int>]()
-        while true {
-            let start = sink.bytes.count
-            guard let r = try reader.next(sink: sink) else { break }
-            #expect(r.tensors.isEmpty && r.kind == .example)
-            spans.append(start..<sink.bytes.count)
-        }
-        let examples = Array(stream.dropFirst())
-        #expect(spans.count == 2 * examples.count)
-        #expect(sink.bytes == encode(examples + examples))
-        for (k, span) in spans.enumerated() {
-            let r = try sink.bytes.withUnsafeBytes { try RecordReader.decode(UnsafeRawBufferPointer(rebasing: $0[span])) }
-            #expect(r == examples[k % examples.count])
-        }
-        #expect(throws: StreamError.self) {
-            try sink.bytes.withUnsafeBytes { try RecordReader.decode(UnsafeRawBufferPointer(rebasing: $0[spans[0].dropLast()])) }
-        }
+        let pool = ExamplePool()
+        let reader = try StreamReader(try ByteInput(bytes: encode(stream) + encode(stream)))
+        while try pool.read(reader) {}
+        #expect(pool.count == 4)
+        let batch = try Padding.batch([stream[1]], pad: 0)
+        let mixed = try StreamReader(try ByteInput(bytes: encode(stream) + Codec.encode(batch)))
+        #expect(throws: StreamError.self) { while try pool.read(mixed) {} }
+        // x of floats, then x of integers
+        let bad = [stream[1], Record(kind: .example, metadata: ["id": "c"], tensors: [("x", StreamTensor([Int32(1)], shape: [1]))])]
+        let badPool = ExamplePool()
+        let badReader = try StreamReader(try ByteInput(bytes: encode([stream[0]] + bad)))
+        while try badPool.read(badReader) {}
+        let out = try ByteOutput(path: NSTemporaryDirectory() + "recur-\(UUID().uuidString)-pool")
+        #expect(throws: StreamError.self) { try badPool.writeBatch([0, 1], pad: 0, to: out) }
+        #expect(throws: StreamError.self) { try Padding.batch(bad, pad: 0) }
+        // per-step y longer than every x
+        let long = [Record(kind: .example, tensors: [("x", StreamTensor([Int32(1)], shape: [1])), ("y", StreamTensor([Int32(1), 2], shape: [2]))])]
+        let longPool = ExamplePool()
+        let longReader = try StreamReader(try ByteInput(bytes: encode([stream[0]] + long + long)))
+        while try longPool.read(longReader) {}
+        #expect(throws: StreamError.self) { try longPool.writeBatch([0, 1], pad: 0, to: out) }
+        #expect(throws: StreamError.self) { try Padding.batch(long + long, pad: 0) }
+        try out.commit()
+        try? FileManager.default.removeItem(atPath: out.name)
     }
 }
