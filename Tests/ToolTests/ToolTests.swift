@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TensorStream
+@testable import charidx
 
 @Suite("Tools through real pipes")
 struct ToolTests {
@@ -88,6 +89,25 @@ struct ToolTests {
         let r = try Pipeline.run("charidx", ["--labels", bad])
         #expect(r.status == 1 && r.stdout.isEmpty)
         #expect(r.stderr == "charidx: \(bad):2: no TAB between label and text\n")
+    }
+
+    /// charidx reads plain files twice (in /dev/shm too), but never a descriptor
+    /// reached through /proc (standard input by any name, directly or by a link).
+    @Test func charidxReadsFilesTwiceButNotDescriptors() throws {
+        for p in ["/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"] { #expect(CharIdx.throughProc(p), "\(p)") }
+        let path = Pipeline.tempPath("plain.txt")
+        FileManager.default.createFile(atPath: path, contents: Data("abc\n".utf8))
+        let link = Pipeline.tempPath("link.txt"), stdinLink = Pipeline.tempPath("stdin-link.txt")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: path)
+        try FileManager.default.createSymbolicLink(atPath: stdinLink, withDestinationPath: "/dev/stdin")
+        #expect(!CharIdx.throughProc(path) && !CharIdx.throughProc(link) && CharIdx.throughProc(stdinLink))
+        #expect(CharIdx.rereadable([path, link]) && !CharIdx.rereadable([path, "-"]) && !CharIdx.rereadable([stdinLink]))
+        if FileManager.default.isWritableFile(atPath: "/dev/shm") {
+            let shm = "/dev/shm/recur-\(UUID().uuidString).txt"
+            FileManager.default.createFile(atPath: shm, contents: Data("abc\n".utf8))
+            #expect(CharIdx.rereadable([shm]))
+            try? FileManager.default.removeItem(atPath: shm)
+        }
     }
 
     @Test func badInputIsAOneLineErrorNamingThePlace() throws {
