@@ -4,7 +4,8 @@
 /// their bytes and an offset each. The batches are byte for byte those of
 /// `Padding.batch`.
 public final class ExamplePool {
-    private let sink = RecordSink()
+    /// The examples' records, one after another.
+    private var bytes = [UInt8]()
     /// Where each example starts in the block.
     private var starts = [Int]()
     /// Each example's steps (x's first axis; 0 without x), for ordering by length.
@@ -17,13 +18,13 @@ public final class ExamplePool {
     public var count: Int { starts.count }
 
     /// Room for `bytes` of records without copying as the block grows.
-    public func reserve(bytes: Int) { sink.bytes.reserveCapacity(bytes) }
+    public func reserve(bytes: Int) { self.bytes.reserveCapacity(bytes) }
 
     /// Reads the next example of `reader` into the pool as example `count - 1`;
     /// false at the end of the stream. A record of another kind is an error.
     public func read(_ reader: StreamReader) throws -> Bool {
-        let start = sink.bytes.count
-        guard let h = try reader.nextExample(into: sink) else { return false }
+        let start = bytes.count
+        guard let h = try reader.nextExample(into: &bytes) else { return false }
         starts.append(start)
         steps.append(h.x.map { $0.shape.count > 0 ? $0.shape[0] : 0 } ?? 0)
         return true
@@ -36,7 +37,7 @@ public final class ExamplePool {
         var newStarts = [Int](), newSteps = [Int]()
         newStarts.reserveCapacity(a.count + b.count)
         newSteps.reserveCapacity(a.count + b.count)
-        sink.bytes.withUnsafeBufferPointer { all in
+        bytes.withUnsafeBufferPointer { all in
             func move(_ list: inout [Int]) {
                 for k in list.indices {
                     let i = list[k]
@@ -50,15 +51,15 @@ public final class ExamplePool {
             move(&a)
             move(&b)
         }
-        sink.bytes.removeAll(keepingCapacity: true)  // the block keeps its size: no regrowing
-        sink.bytes += live
+        bytes.removeAll(keepingCapacity: true)  // the block keeps its size: no regrowing
+        bytes += live
         starts = newStarts
         steps = newSteps
     }
 
     /// Hands example `i`'s record bytes to `body` (to ask for them ahead of use).
     public func withRecordBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try sink.bytes.withUnsafeBytes { all in
+        try bytes.withUnsafeBytes { all in
             try body(UnsafeRawBufferPointer(rebasing: all[starts[i]..<(i + 1 < starts.count ? starts[i + 1] : all.count)]))
         }
     }
@@ -75,7 +76,7 @@ public final class ExamplePool {
     /// record: x [B, T, …] padded with `pad` (integers) or 0 (floats), len [B], y [B]
     /// or [B, T, …] padded with -100 (integers) or 0, ids in the metadata.
     public func writeBatch(_ group: [Int], pad: Int32, to output: ByteOutput) throws {
-        try sink.bytes.withUnsafeBufferPointer { all in
+        try bytes.withUnsafeBufferPointer { all in
             let headers = group.map { header($0, all) }
             let records = group.map { UnsafeBufferPointer(rebasing: all[starts[$0]...]) }
             /// The example's id for messages.

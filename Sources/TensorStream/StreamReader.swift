@@ -43,14 +43,14 @@ public final class StreamReader {
         try nextRecord(read: { try readRecord() }, meta: { $0.kind == .meta ? $0 : nil })
     }
 
-    /// The next example for batching, its bytes appended to `sink` (the record starts
-    /// at the sink's count before the call) and its header returned; nil at the end of
+    /// The next example for batching, its bytes appended to `bytes` (the record starts
+    /// at their count before the call) and its header returned; nil at the end of
     /// the last input. A record of another kind is an error. Headers of the usual form
     /// go through `ExampleHeader.parse`; others are decoded and appended re-encoded,
     /// with only what batching keeps of them (id, x, y).
-    public func nextExample(into sink: RecordSink) throws -> ExampleHeader? {
+    public func nextExample(into bytes: inout [UInt8]) throws -> ExampleHeader? {
         let read = try nextRecord(read: {
-            let r = try RecordReader.readExample(current, number: recordNumber + 1, into: sink)
+            let r = try RecordReader.readExample(current, number: recordNumber + 1, into: &bytes)
             if r != nil { recordNumber += 1 }
             return r
         }, meta: { (r: RecordReader.ExampleRead) -> Record? in
@@ -111,13 +111,6 @@ public final class StreamReader {
     public var byteOffset: Int { current.offset }
 }
 
-/// Where a reader copies the bytes of the examples it reads, undecoded: examples
-/// held in memory as one block (`ExamplePool`) rather than as millions of records.
-public final class RecordSink {
-    public var bytes = [UInt8]()
-    public init() {}
-}
-
 /// Writes records to an output.
 public final class StreamWriter {
     public let output: ByteOutput
@@ -141,7 +134,7 @@ public enum RecordReader {
         return try record(current, parsed, at)
     }
 
-    /// What `readExample` read: an example (its bytes in the sink) or a record of another kind.
+    /// What `readExample` read: an example (its bytes appended) or a record of another kind.
     public enum ExampleRead {
         case example(ExampleHeader)
         case other(Record)
@@ -149,7 +142,7 @@ public enum RecordReader {
 
     /// Reads record number `n` from `current` for batching (see
     /// `StreamReader.nextExample`); nil at a clean end.
-    public static func readExample(_ current: ByteInput, number n: Int, into sink: RecordSink) throws -> ExampleRead? {
+    public static func readExample(_ current: ByteInput, number n: Int, into out: inout [UInt8]) throws -> ExampleRead? {
         let at = Place(input: current, number: n)
         guard let len = try headerLength(current, at) else { return nil }
         var general: Codec.Parsed?
@@ -157,15 +150,15 @@ public enum RecordReader {
             guard h.count == len else { throw StreamError("\(at): truncated header: \(h.count) of \(len) bytes") }
             var parser = HeaderParser(h)
             if let lean = parser.example() {
-                withUnsafeBytes(of: UInt64(len).littleEndian) { sink.bytes.append(contentsOf: $0) }
-                sink.bytes.append(contentsOf: h)
+                withUnsafeBytes(of: UInt64(len).littleEndian) { out.append(contentsOf: $0) }
+                out.append(contentsOf: h)
                 return lean
             }
             general = try Codec.parseHeader(h, where_: { "\(at)" })
             return nil
         }
         if let lean {
-            try readData(current, lean.dataBytes, into: &sink.bytes, at)
+            try readData(current, lean.dataBytes, into: &out, at)
             return .example(ExampleHeader(lean, headerLength: len))
         }
         // Another kind, or a header of another form: decoded, and what batching keeps of an example re-encoded.
@@ -177,7 +170,7 @@ public enum RecordReader {
         guard let h = bytes.withUnsafeBufferPointer(ExampleHeader.parse) else {
             throw StreamError("\(at): the example could not be read back re-encoded")
         }
-        sink.bytes += bytes
+        out += bytes
         return .example(h)
     }
 
