@@ -11,8 +11,15 @@ public final class ExamplePool {
     /// Each example's steps (x's first axis; 0 without x), for ordering by length.
     public private(set) var steps = [Int]()
     private let encoder = RecordEncoder()
+    /// Each example's header as read, when kept (else read again when written).
+    private var headers: [ExampleHeader]?
 
-    public init() {}
+    /// A pool; `keepsHeaders`: keep each example's parsed header (~250 bytes) rather
+    /// than read it again when writing its batch, for pools that hold a batch or a
+    /// bucket's worth at a time.
+    public init(keepsHeaders: Bool = false) {
+        if keepsHeaders { headers = [] }
+    }
 
     /// The number of examples held.
     public var count: Int { starts.count }
@@ -27,6 +34,7 @@ public final class ExamplePool {
         guard let h = try reader.nextExample(into: &bytes) else { return false }
         starts.append(start)
         steps.append(h.x.map { $0.shape.count > 0 ? $0.shape[0] : 0 } ?? 0)
+        headers?.append(h)
         return true
     }
 
@@ -34,17 +42,20 @@ public final class ExamplePool {
     /// renumbered in place), and frees the bytes of the others.
     public func compact(_ a: inout [Int], _ b: inout [Int]) {
         var live = [UInt8]()
-        var newStarts = [Int](), newSteps = [Int]()
+        var newStarts = [Int](), newSteps = [Int](), newHeaders = headers.map { _ in [ExampleHeader]() }
         newStarts.reserveCapacity(a.count + b.count)
         newSteps.reserveCapacity(a.count + b.count)
+        newHeaders?.reserveCapacity(a.count + b.count)
         bytes.withUnsafeBufferPointer { all in
             func move(_ list: inout [Int]) {
                 for k in list.indices {
                     let i = list[k]
-                    let n = header(i, all).recordBytes
+                    let h = header(i, all)
+                    let n = h.recordBytes
                     list[k] = newStarts.count
                     newStarts.append(live.count)
                     newSteps.append(steps[i])
+                    newHeaders?.append(h)
                     live.append(contentsOf: UnsafeBufferPointer(rebasing: all[starts[i]..<(starts[i] + n)]))
                 }
             }
@@ -53,8 +64,16 @@ public final class ExamplePool {
         }
         bytes.removeAll(keepingCapacity: true)  // the block keeps its size: no regrowing
         bytes += live
-        starts = newStarts
-        steps = newSteps
+        // the arrays keep their room too (a header array freed and grown again on every
+        // batch went through mmap and page faults)
+        starts.removeAll(keepingCapacity: true)
+        starts += newStarts
+        steps.removeAll(keepingCapacity: true)
+        steps += newSteps
+        if let newHeaders {
+            headers!.removeAll(keepingCapacity: true)
+            headers! += newHeaders
+        }
     }
 
     /// Hands example `i`'s record bytes to `body` (to ask for them ahead of use).
@@ -64,8 +83,9 @@ public final class ExamplePool {
         }
     }
 
-    /// The header of example `i`, read again (it was checked when read).
+    /// The header of example `i`: kept, or read again (it was checked when read).
     private func header(_ i: Int, _ all: UnsafeBufferPointer<UInt8>) -> ExampleHeader {
+        if let headers { return headers[i] }
         guard let h = ExampleHeader.parse(UnsafeBufferPointer(rebasing: all[starts[i]...])) else {
             preconditionFailure("an example of the pool no longer parses")
         }

@@ -63,7 +63,7 @@ struct Batch: ParsableCommand {
         var rng = RandomSource(seed: seed)
         var batches = 0, examples = 0
         // The examples as their record bytes, cut into batches a group of indices at a time.
-        let pool = ExamplePool()
+        let pool = ExamplePool(keepsHeaders: !shuffle && buffer == nil)
 
         func emit(_ group: [Int]) throws {
             guard !group.isEmpty, !(dropLast && group.count < size) else { return }

@@ -306,7 +306,8 @@ struct ExamplePoolTests {
 
     /// Batches cut from the pool are byte for byte `Padding.batch`'s, for groups of
     /// every size in any order, read from streams whose headers the lean parser reads
-    /// and from streams whose headers it leaves to the general one.
+    /// and from streams whose headers it leaves to the general one (and with the
+    /// headers kept).
     @Test func batchesEqualPadding() throws {
         var rng = SystemRandomNumberGenerator()
         for stream in Self.examples(&rng) {
@@ -319,7 +320,7 @@ struct ExamplePoolTests {
                     bytes += Codec.encode(r)
                 }
                 let reader = try StreamReader(try ByteInput(bytes: bytes))
-                let pool = ExamplePool()
+                let pool = ExamplePool(keepsHeaders: crowded)
                 while try pool.read(reader) {}
                 #expect(pool.count == stream.count)
                 #expect(pool.steps == stream.map { $0["x"]!.shape[0] })
@@ -341,24 +342,27 @@ struct ExamplePoolTests {
         }
     }
 
-    /// Compacting keeps the examples asked for, renumbered, and their batches.
+    /// Compacting keeps the examples asked for, renumbered, and their batches (headers
+    /// kept or read again).
     @Test func compactKeepsTheLiveExamples() throws {
         var rng = SystemRandomNumberGenerator()
         let stream = Self.examples(&rng)[4]
-        let reader = try StreamReader(try ByteInput(bytes: encode([StreamMeta().record] + stream)))
-        let pool = ExamplePool()
-        while try pool.read(reader) {}
-        var a = [5, 1, 9], b = [22, 0]
-        pool.compact(&a, &b)
-        #expect(a == [0, 1, 2] && b == [3, 4] && pool.count == 5)
-        #expect(pool.steps == [5, 1, 9, 22, 0].map { stream[$0]["x"]!.shape[0] })
-        let path = NSTemporaryDirectory() + "recur-\(UUID().uuidString)-pool"
-        let out = try ByteOutput(path: path)
-        try pool.writeBatch([3, 0, 4], pad: 0, to: out)
-        try out.commit()
-        let written = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
-        try? FileManager.default.removeItem(atPath: path)
-        #expect(written == Codec.encode(try Padding.batch([22, 5, 0].map { stream[$0] }, pad: 0)))
+        for keeps in [false, true] {
+            let reader = try StreamReader(try ByteInput(bytes: encode([StreamMeta().record] + stream)))
+            let pool = ExamplePool(keepsHeaders: keeps)
+            while try pool.read(reader) {}
+            var a = [5, 1, 9], b = [22, 0]
+            pool.compact(&a, &b)
+            #expect(a == [0, 1, 2] && b == [3, 4] && pool.count == 5)
+            #expect(pool.steps == [5, 1, 9, 22, 0].map { stream[$0]["x"]!.shape[0] })
+            let path = NSTemporaryDirectory() + "recur-\(UUID().uuidString)-pool"
+            let out = try ByteOutput(path: path)
+            try pool.writeBatch([3, 0, 4], pad: 0, to: out)
+            try out.commit()
+            let written = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+            try? FileManager.default.removeItem(atPath: path)
+            #expect(written == Codec.encode(try Padding.batch([22, 5, 0].map { stream[$0] }, pad: 0)))
+        }
     }
 
     /// A meta record between two streams is checked and skipped; a batch record is
