@@ -50,13 +50,29 @@ public struct CharTable {
 public struct ScalarCounts {
     private var bmp = [Int](repeating: 0, count: 0x10000)
     private var astral = [UInt32: Int]()
+    /// ASCII counted over four tables of 128 (byte k of a word into table k mod 4), so
+    /// that the counts of a letter repeated nearby do not wait on each other.
+    private var ascii = [Int](repeating: 0, count: 4 * 128)
 
     public init() {}
 
     /// Counts the characters of `utf8` (valid UTF-8).
     public mutating func add(utf8: UnsafeBufferPointer<UInt8>) {
+        guard let p = utf8.baseAddress else { return }
+        let n = utf8.count
+        var i = 0
+        ascii.withUnsafeMutableBufferPointer { lanes in
+            // eight ASCII bytes at a time, until the first that is not
+            while i + 8 <= n {
+                let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+                if w & 0x8080_8080_8080_8080 != 0 { break }
+                for k in 0..<8 { lanes[(k & 3) << 7 | Int(truncatingIfNeeded: w >> (8 * UInt64(k))) & 0x7F] += 1 }
+                i += 8
+            }
+        }
+        guard i < n else { return }
         bmp.withUnsafeMutableBufferPointer { table in
-            UTF8Text.forEachScalar(utf8) { v in
+            UTF8Text.forEachScalar(UnsafeBufferPointer(start: p + i, count: n - i)) { v in
                 if v < 0x10000 { table[Int(v)] += 1 } else { astral[v, default: 0] += 1 }
             }
         }
@@ -65,7 +81,10 @@ public struct ScalarCounts {
     /// The counts by character, for `Vocabulary(counts:)`.
     public var byCharacter: [String: Int] {
         var out = [String: Int]()
-        for (v, n) in bmp.enumerated() where n > 0 { out[String(Unicode.Scalar(UInt32(v))!)] = n }
+        for (v, n) in bmp.enumerated() {
+            let total = v < 128 ? n + ascii[v] + ascii[128 + v] + ascii[256 + v] + ascii[384 + v] : n
+            if total > 0 { out[String(Unicode.Scalar(UInt32(v))!)] = total }
+        }
         for (v, n) in astral { out[String(Unicode.Scalar(v)!)] = n }
         return out
     }

@@ -82,6 +82,22 @@ struct FastPathTests {
 
     /// `UTF8Text.isValid` agrees with `String(validating:)` on bytes that are
     /// mostly UTF-8 with every kind of damage; decoding agrees with the scalars.
+    /// Character counts (ASCII eight bytes at a time over four tables, the rest
+    /// decoded) equal a dictionary's count of the same strings' characters.
+    @Test func scalarCountsAgreeWithADictionary() {
+        var rng = SystemRandomNumberGenerator()
+        let pieces = ["e", "ee", " ", "the ", "aaaaaaaaaaaaaaaaa", "é", "窗外", "😀", "\u{7f}", "\t", "Zz9"]
+        var counts = ScalarCounts()
+        var expected = [String: Int]()
+        for _ in 0..<400 {
+            let line = (0..<Int.random(in: 0...30, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            var copy = line
+            copy.withUTF8 { counts.add(utf8: $0) }
+            for c in line.unicodeScalars { expected[String(c), default: 0] += 1 }
+        }
+        #expect(counts.byCharacter == expected)
+    }
+
     @Test func utf8CheckAgreesWithTheStandardLibrary() {
         var rng = SystemRandomNumberGenerator()
         let pieces: [[UInt8]] = [Array("a".utf8), Array("é".utf8), Array("中".utf8), Array("😀".utf8), Array("abcdefghij".utf8),
