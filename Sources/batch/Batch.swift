@@ -63,7 +63,8 @@ struct Batch: ParsableCommand {
         var rng = RandomSource(seed: seed)
         var batches = 0, examples = 0
         // The examples as their record bytes, cut into batches a group of indices at a time.
-        let pool = ExamplePool(keepsHeaders: !shuffle && buffer == nil)
+        // (headers kept only where the pool holds a batch or a modest bucket pool at a time)
+        let pool = ExamplePool(keepsHeaders: !shuffle && buffer == nil && size * (bucket ?? 1) <= 1 << 16)
 
         func emit(_ group: [Int]) throws {
             guard !group.isEmpty, !(dropLast && group.count < size) else { return }
