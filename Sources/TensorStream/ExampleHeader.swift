@@ -30,8 +30,9 @@ public struct ExampleHeader: Sendable {
     /// (another kind included): `Codec.parseHeader` then decides.
     public static func parse(_ record: UnsafeBufferPointer<UInt8>) -> ExampleHeader? {
         guard record.count >= 10 else { return nil }
-        let length = Int(UInt64(littleEndian: UnsafeRawPointer(record.baseAddress!).loadUnaligned(as: UInt64.self)))
-        guard length >= 2, length <= record.count - 8 else { return nil }
+        let raw = UInt64(littleEndian: UnsafeRawPointer(record.baseAddress!).loadUnaligned(as: UInt64.self))
+        guard raw >= 2, raw <= UInt64(record.count - 8) else { return nil }
+        let length = Int(raw)
         var parser = HeaderParser(UnsafeBufferPointer(rebasing: record[8..<(8 + length)]))
         guard let h = parser.example(), 8 + length + h.dataBytes <= record.count else { return nil }
         return ExampleHeader(h, headerLength: length)

@@ -105,7 +105,9 @@ public final class ExamplePool {
                 return ExampleHeader.text(records[k], id)
             }
             guard let x0 = headers[0].x else { throw StreamError("example \(name(0)) has no x") }
-            let inner = x0.shape.elementCount(from: 1) ?? 0
+            guard let inner = x0.shape.elementCount(from: 1) else {
+                throw StreamError("example \(name(0)): x \(x0.shape.array) has too many elements a step")
+            }
             var tMax = 0
             for (k, h) in headers.enumerated() {
                 guard let x = h.x, x.dtype == x0.dtype, x.shape.count >= 1, x.shape.sameInner(x0.shape) else {
@@ -116,17 +118,31 @@ public final class ExamplePool {
                 guard x.shape[0] <= 1 << 24, (1..<x.shape.count).allSatisfy({ x.shape[$0] >= 1 }) else {
                     throw StreamError("example \(name(k)): x \(x.shape.array) has too many steps or an empty axis")
                 }
+                guard Self.fitsInt32(records[k], x) else {
+                    throw StreamError("example \(name(k)): x holds a value outside the 32-bit integer range")
+                }
                 tMax = Swift.max(tMax, x.shape[0])
             }
             try Padding.checkSize(examples: group.count, steps: tMax, inner: inner)
             let y0 = headers[0].y
             // a class per example when every y is [1]; else per step, each y [T_i, …] with T_i ≤ tMax
             let perExample = headers.allSatisfy { $0.y?.shape == Dims([1]) }
+            var yInner = 1
             if let y0 {
+                if !perExample {
+                    guard let n = y0.shape.elementCount(from: 1) else {
+                        throw StreamError("example \(name(0)): y \(y0.shape.array) has too many elements a step")
+                    }
+                    yInner = n
+                    try Padding.checkSize(examples: group.count, steps: tMax, inner: yInner)
+                }
                 for (k, h) in headers.enumerated() {
                     guard let y = h.y, y.dtype == y0.dtype, y.shape.count == y0.shape.count,
                           perExample ? y.shape == y0.shape : y.shape.count >= 1 && y.shape.sameInner(y0.shape) && y.shape[0] <= tMax else {
                         throw StreamError("example \(name(k)): y does not match the first example's")
+                    }
+                    guard Self.fitsInt32(records[k], y) || (perExample && group.count == 1) else {
+                        throw StreamError("example \(name(k)): y holds a value outside the 32-bit integer range")
                     }
                 }
             }
@@ -142,13 +158,12 @@ public final class ExamplePool {
             at += 4 * b * tMax * inner
             e.entry("len", dtype: .i32, shape: CollectionOfOne(b), begin: at, end: at + 4 * b)
             at += 4 * b
-            var yInner = 1, yOut = DType.i32
+            var yOut = DType.i32
             if let y0 {
                 if perExample {
                     yOut = b == 1 ? y0.dtype : y0.dtype == .f32 ? .f32 : .i32  // one example keeps its type, as Padding.batch
                     e.entry("y", dtype: yOut, shape: CollectionOfOne(b), begin: at, end: at + yOut.size * b)
                 } else {
-                    yInner = y0.shape.elementCount(from: 1) ?? 0
                     yOut = y0.dtype == .f32 ? .f32 : .i32
                     e.entry("y", dtype: yOut, shape: [b, tMax] + y0.shape.array.dropFirst(), begin: at, end: at + 4 * b * tMax * yInner)
                 }
@@ -158,7 +173,7 @@ public final class ExamplePool {
             // the data
             for (k, h) in headers.enumerated() {
                 let x = h.x!
-                try Self.write(records[k], x, steps: tMax * inner, pad: xOut == .f32 ? 0 : pad, as: xOut, to: output, name(k))
+                try Self.write(records[k], x, steps: tMax * inner, pad: xOut == .f32 ? 0 : pad, as: xOut, to: output)
             }
             let len = try output.room(4 * b)
             for (k, h) in headers.enumerated() {
@@ -167,7 +182,7 @@ public final class ExamplePool {
             output.advance(4 * b)
             if y0 != nil {
                 for (k, h) in headers.enumerated() {
-                    try Self.write(records[k], h.y!, steps: perExample ? 1 : tMax * yInner, pad: yOut == .f32 ? 0 : -100, as: yOut, to: output, name(k))
+                    try Self.write(records[k], h.y!, steps: perExample ? 1 : tMax * yInner, pad: yOut == .f32 ? 0 : -100, as: yOut, to: output)
                 }
             }
         }
@@ -193,19 +208,28 @@ public final class ExamplePool {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Writes the elements of `part` as `type` (F32 or I32; I32 from I64, U8 or I32),
-    /// then `pad` up to `steps` elements. `type` U8 or I64: the part as it is (a
-    /// single example's class).
+    /// Whether the values of `part` fit in 32 bits (only I64 values may not).
+    private static func fitsInt32(_ record: UnsafeBufferPointer<UInt8>, _ part: ExampleHeader.Part) -> Bool {
+        guard part.dtype == .i64 else { return true }
+        let src = UnsafeRawPointer(record.baseAddress! + part.bytes.lowerBound)
+        return (0..<(part.bytes.count / 8)).allSatisfy {
+            Int32(exactly: Int64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) != nil
+        }
+    }
+
+    /// Writes the elements of `part` as `type` (F32 or I32; I32 from I64 values that
+    /// fit, U8 or I32), then `pad` up to `steps` elements. `type` U8 or I64: the part
+    /// as it is (a single example's class). Records may start anywhere (a U8 class
+    /// makes one of odd length), so nothing here assumes alignment.
     private static func write(_ record: UnsafeBufferPointer<UInt8>, _ part: ExampleHeader.Part, steps: Int, pad: Int32,
-                              as type: DType, to output: ByteOutput, _ name: @autoclosure () -> String) throws {
+                              as type: DType, to output: ByteOutput) throws {
         let n = part.bytes.count / part.dtype.size
         let src = UnsafeRawPointer(record.baseAddress! + part.bytes.lowerBound)
         if type == part.dtype && (type != .f32 && type != .i32) {
             try output.write(UnsafeRawBufferPointer(start: src, count: part.bytes.count))
             return
         }
-        let out = try output.room(4 * steps)
-        let dst = UnsafeMutableRawPointer(out)
+        let dst = UnsafeMutableRawPointer(try output.room(4 * steps))
         switch part.dtype {
         case .f32, .i32:
             dst.copyMemory(from: src, byteCount: 4 * n)
@@ -213,16 +237,14 @@ public final class ExamplePool {
             for j in 0..<n { dst.storeBytes(of: Int32(src.load(fromByteOffset: j, as: UInt8.self)).littleEndian, toByteOffset: 4 * j, as: Int32.self) }
         case .i64:
             for j in 0..<n {
-                guard let v = Int32(exactly: Int64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * j, as: Int64.self))) else {
-                    throw StreamError("example \(name()): a value outside the 32-bit integer range")
-                }
+                let v = Int32(truncatingIfNeeded: Int64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * j, as: Int64.self)))
                 dst.storeBytes(of: v.littleEndian, toByteOffset: 4 * j, as: Int32.self)
             }
         }
-        if type == .f32 {
+        if type == .f32 || pad == 0 {
             (dst + 4 * n).initializeMemory(as: UInt8.self, repeating: 0, count: 4 * (steps - n))
         } else {
-            (dst + 4 * n).initializeMemory(as: Int32.self, repeating: pad.littleEndian, count: steps - n)
+            for j in n..<steps { dst.storeBytes(of: pad.littleEndian, toByteOffset: 4 * j, as: Int32.self) }
         }
         output.advance(4 * steps)
     }

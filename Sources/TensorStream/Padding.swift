@@ -8,6 +8,9 @@ public enum Padding {
     public static func batch(_ group: [Record], pad: Int32) throws -> Record {
         guard let x0 = group[0]["x"] else { throw StreamError("example \(group[0].metadata["id"] ?? "?") has no x") }
         let inner = Array(x0.shape.dropFirst())
+        guard let innerCount = Codec.elementCount(inner) else {
+            throw StreamError("example \(group[0].metadata["id"] ?? "?"): x \(x0.shape) has too many elements a step")
+        }
         let lengths = try group.map { r -> Int32 in
             guard let x = r["x"], x.dtype == x0.dtype, Array(x.shape.dropFirst()) == inner, !x.shape.isEmpty else {
                 throw StreamError("example \(r.metadata["id"] ?? "?"): x \(r["x"].map { "\($0.dtype.rawValue) \($0.shape)" } ?? "missing") does not match the first example's \(x0.dtype.rawValue) [T, \(inner.map(String.init).joined(separator: ", "))]")
@@ -15,20 +18,32 @@ public enum Padding {
             guard let t = Int32(exactly: x.shape[0]), t <= 1 << 24, inner.allSatisfy({ $0 >= 1 }) else {
                 throw StreamError("example \(r.metadata["id"] ?? "?"): x \(x.shape) has too many steps or an empty axis")
             }
+            guard x.dtype == .f32 || x.ints != nil else {
+                throw StreamError("example \(r.metadata["id"] ?? "?"): x holds a value outside the 32-bit integer range")
+            }
             return t
         }
         let tMax = Int(lengths.max() ?? 0)
-        try checkSize(examples: group.count, steps: tMax, inner: inner.reduce(1, *))
+        try checkSize(examples: group.count, steps: tMax, inner: innerCount)
         var out = Record(kind: .batch, metadata: ["ids": StreamMeta.list(group.map { $0.metadata["id"] ?? "" })])
         out["x"] = stack(group.map { $0["x"]! }, tMax: tMax, intPad: pad)
         out["len"] = StreamTensor(lengths, shape: [group.count])
         if let y0 = group[0]["y"] {
             // a class per example when every y is [1]; else per step, each y [T_i, …] with T_i ≤ tMax
             let perExample = group.allSatisfy { $0["y"]?.shape == [1] }
+            if !perExample {
+                guard let yInner = Codec.elementCount(Array(y0.shape.dropFirst())) else {
+                    throw StreamError("example \(group[0].metadata["id"] ?? "?"): y \(y0.shape) has too many elements a step")
+                }
+                try checkSize(examples: group.count, steps: tMax, inner: yInner)
+            }
             let ys = try group.map { r -> StreamTensor in
                 guard let y = r["y"], y.dtype == y0.dtype, y.shape.count == y0.shape.count,
                       perExample || (y.shape.count >= 1 && y.shape.dropFirst() == y0.shape.dropFirst() && y.shape[0] <= tMax) else {
                     throw StreamError("example \(r.metadata["id"] ?? "?"): y does not match the first example's")
+                }
+                guard y.dtype == .f32 || y.ints != nil || (perExample && group.count == 1) else {
+                    throw StreamError("example \(r.metadata["id"] ?? "?"): y holds a value outside the 32-bit integer range")
                 }
                 return y
             }

@@ -282,12 +282,12 @@ struct HeaderParserTests {
 
 @Suite("Example pool")
 struct ExamplePoolTests {
-    /// Examples of every form batch meets: x of I32, F32 and U8 with and without
-    /// feature axes, y a class (I32, F32, U8) or per step, no y, ids plain, escaped or
-    /// missing; lengths from 0.
+    /// Examples of every form batch meets: x of I32, F32, U8 and I64 with and without
+    /// feature axes, y a class (I32, F32, U8, I64) or per step, no y, ids plain,
+    /// escaped or missing; lengths from 0.
     static func examples(_ rng: inout SystemRandomNumberGenerator) -> [[Record]] {
         var streams = [[Record]]()
-        for form in 0..<8 {
+        for form in 0..<10 {
             var out = [Record]()
             for k in 0..<23 {
                 let t = Int.random(in: 0...(k % 5 == 0 ? 1 : 9), using: &rng)
@@ -297,7 +297,7 @@ struct ExamplePoolTests {
                 case 0: x = StreamTensor((0..<t).map { _ in Int32.random(in: 0...90, using: &rng) }, shape: [t])
                 case 1: x = StreamTensor((0..<(t * f)).map { _ in Float.random(in: -1...1, using: &rng) }, shape: [t, f])
                 case 2: x = StreamTensor(shape: [t], values: .u8((0..<t).map { _ in UInt8.random(in: 0...255, using: &rng) }))
-                default: x = StreamTensor((0..<t).map { _ in Int32.random(in: 0...90, using: &rng) }, shape: [t, 1])
+                default: x = StreamTensor(shape: [t, 1], values: .i64((0..<t).map { _ in Int64.random(in: -90...90, using: &rng) }))
                 }
                 var r = Record(kind: .example, metadata: [:], tensors: [("x", x)])
                 switch k % 4 {
@@ -311,7 +311,8 @@ struct ExamplePoolTests {
                 case 0: r["y"] = StreamTensor([Int32(k % 3)], shape: [1])
                 case 1: r["y"] = StreamTensor([Float(k)], shape: [1])
                 case 2: r["y"] = StreamTensor((0..<t).map { Int32($0) }, shape: [t])
-                default: if form % 2 == 0 { r["y"] = StreamTensor(shape: [1], values: .u8([UInt8(k)])) }
+                case 3: r["y"] = form % 2 == 0 ? StreamTensor(shape: [1], values: .u8([UInt8(k)])) : StreamTensor(shape: [1], values: .i64([Int64(k) - 5]))
+                default: break
                 }
                 out.append(r)
             }
@@ -341,18 +342,21 @@ struct ExamplePoolTests {
                 #expect(pool.count == stream.count)
                 #expect(pool.steps == stream.map { $0["x"]!.shape[0] })
                 for size in [1, 2, 5, 23] {
+                    // every group of one order, one after another into one output (records
+                    // of odd length, a U8 class alone, move the next ones off alignment)
                     let order = (0..<stream.count).shuffled(using: &rng)
+                    let path = NSTemporaryDirectory() + "recur-\(UUID().uuidString)-pool"
+                    let out = try ByteOutput(path: path)
+                    var expected = [UInt8]()
                     for start in stride(from: 0, to: order.count, by: size) {
                         let group = Array(order[start..<min(start + size, order.count)])
-                        let path = NSTemporaryDirectory() + "recur-\(UUID().uuidString)-pool"
-                        let out = try ByteOutput(path: path)
                         try pool.writeBatch(group, pad: -7, to: out)
-                        try out.commit()
-                        let written = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
-                        try? FileManager.default.removeItem(atPath: path)
-                        let expected = Codec.encode(try Padding.batch(group.map { stream[$0] }, pad: -7))
-                        #expect(written == expected, "size \(size), group \(group)")
+                        expected += Codec.encode(try Padding.batch(group.map { stream[$0] }, pad: -7))
                     }
+                    try out.commit()
+                    let written = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+                    try? FileManager.default.removeItem(atPath: path)
+                    #expect(written == expected, "size \(size)")
                 }
             }
         }
@@ -408,6 +412,17 @@ struct ExamplePoolTests {
         while try longPool.read(longReader) {}
         #expect(throws: StreamError.self) { try longPool.writeBatch([0, 1], pad: 0, to: out) }
         #expect(throws: StreamError.self) { try Padding.batch(long + long, pad: 0) }
+        // an I64 beyond 32 bits; a per-step y of 0 steps but 2^40 elements a step
+        let wide = [Record(kind: .example, tensors: [("x", StreamTensor(shape: [2], values: .i64([1, 1 << 40])))])]
+        let huge = [Record(kind: .example, tensors: [("x", StreamTensor([Int32(1)], shape: [1])),
+                                                     ("y", StreamTensor([Int32](), shape: [0, 1 << 20, 1 << 20]))])]
+        for bad in [wide + wide, huge + huge] {
+            let p = ExamplePool()
+            let r = try StreamReader(try ByteInput(bytes: encode([stream[0]] + bad)))
+            while try p.read(r) {}
+            #expect(throws: StreamError.self) { try p.writeBatch([0, 1], pad: 0, to: out) }
+            #expect(throws: StreamError.self) { try Padding.batch(bad, pad: 0) }
+        }
         try out.commit()
         try? FileManager.default.removeItem(atPath: out.name)
     }
