@@ -91,10 +91,12 @@ public enum Codec {
         return try parseGeneralHeader(Array(bytes), where_: where_(), defaultKind: defaultKind)
     }
 
-    /// The number of elements of `shape`, or nil past `maxDataBytes` (or on overflow).
-    static func elementCount(_ shape: [Int]) -> Int? {
+    /// The number of elements of `shape`, or nil past `maxDataBytes` (an axis alone, or
+    /// the product) or on overflow.
+    static func elementCount(_ shape: some Sequence<Int>) -> Int? {
         var count = 1
         for d in shape {
+            guard d <= maxDataBytes else { return nil }
             let (p, o) = count.multipliedReportingOverflow(by: d)
             guard !o, p <= maxDataBytes else { return nil }
             count = p

@@ -28,18 +28,9 @@ public struct Dims: Sendable, Equatable {
     /// The axes as an array.
     public var array: [Int] { (0..<count).map { self[$0] } }
 
-    /// The product of the axes from `first` on, or nil past `Codec.maxDataBytes`
-    /// (an axis alone, or the product) or on overflow, as `Codec.elementCount` counts.
+    /// The product of the axes from `first` on, or nil as `Codec.elementCount` says.
     public func elementCount(from first: Int = 0) -> Int? {
-        var n = 1
-        for i in first..<max(first, count) {
-            let d = self[i]
-            guard d <= Codec.maxDataBytes else { return nil }
-            let (p, o) = n.multipliedReportingOverflow(by: d)
-            guard !o, p <= Codec.maxDataBytes else { return nil }
-            n = p
-        }
-        return n
+        Codec.elementCount((first..<max(first, count)).lazy.map { self[$0] })
     }
 
     /// The number of elements (see `elementCount(from:)`).

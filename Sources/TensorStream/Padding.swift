@@ -32,7 +32,7 @@ public enum Padding {
             // a class per example when every y is [1]; else per step, each y [T_i, …] with T_i ≤ tMax
             let perExample = group.allSatisfy { $0["y"]?.shape == [1] }
             if !perExample {
-                guard let yInner = Codec.elementCount(Array(y0.shape.dropFirst())) else {
+                guard let yInner = Codec.elementCount(y0.shape.dropFirst()) else {
                     throw StreamError("example \(group[0].metadata["id"] ?? "?"): y \(y0.shape) has too many elements a step")
                 }
                 try checkSize(examples: group.count, steps: tMax, inner: yInner)
