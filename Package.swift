@@ -84,16 +84,18 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The CUDA kernels compiled for the host, so tests check their logic without a GPU.
-        .target(name: "KernelTestSupport", dependencies: ["Tensor", "TensorCUDA"], path: "Tests/KernelTestSupport"),
+        .target(name: "KernelTestSupport", dependencies: ["Tensor", "TensorCUDA", "TestFiles"], path: "Tests/KernelTestSupport"),
+        // The tests' files, in a folder of the test process's own that goes when it exits.
+        .target(name: "TestFiles", path: "Tests/TestFiles"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TensorCPU", "TensorCUDA", "CKernels", "KernelTestSupport"]),
-        .testTarget(name: "TensorStreamTests", dependencies: ["TensorStream", "ToolKit"]),
+        .testTarget(name: "TensorStreamTests", dependencies: ["TensorStream", "ToolKit", "TestFiles"]),
         .testTarget(name: "ToolTests", dependencies: [
-            "TensorStream", "Models", "Communicators", "KernelTestSupport", "charidx", "num2seq", "batch", "seqinfo", "fit", "predict", "sample", "ppl", "tok", "wav2seq", "seqplot", "recur-bench", "Plot",
+            "TensorStream", "Models", "Communicators", "KernelTestSupport", "TestFiles", "charidx", "num2seq", "batch", "seqinfo", "fit", "predict", "sample", "ppl", "tok", "wav2seq", "seqplot", "recur-bench", "Plot",
         ]),
         .testTarget(name: "NNTests", dependencies: ["NN", "KernelTestSupport"], resources: [.copy("Fixtures")]),
         // Depends on the wav2seq executable so that it is built before its end-to-end tests run.
         .testTarget(name: "Wav2SeqTests", dependencies: ["AudioKit", "TensorStream", "wav2seq"]),
-        .testTarget(name: "TokTests", dependencies: ["TextKit", "TensorStream", "ToolKit", "CZlib", "tok"],
+        .testTarget(name: "TokTests", dependencies: ["TextKit", "TensorStream", "ToolKit", "CZlib", "tok", "TestFiles"],
                     resources: [.copy("Fixtures")]),
     ]
 )

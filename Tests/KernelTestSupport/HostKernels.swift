@@ -3,6 +3,7 @@ import Tensor
 import TensorCUDA
 #if canImport(Glibc)
 import Glibc
+import TestFiles
 #endif
 
 /// The CUDA kernels compiled for the host (CUDA.md's plan for checking kernel logic
@@ -52,7 +53,7 @@ public final class HostKernelDevice: KernelDevice, @unchecked Sendable {
 
     /// Compiles the kernels for the host; nil where they do not build (see `compilerPresent`).
     public static let shared: HostKernelDevice? = {
-        let dir = NSTemporaryDirectory() + "recur-host-kernels-\(getpid())"
+        let dir = TestFiles.path("host-kernels")
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let source = dir + "/kernels.cpp", lib = dir + "/libkernels.so"
         let text = prelude + CUDAKernels.source + launchers(CUDAKernels.names)

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import TensorStream
 import ToolKit
+import TestFiles
 
 /// The byte-level paths the data tools take (records encoded from parts, lines
 /// handed out in place, UTF-8 checked on bytes, chunks written in the background)
@@ -55,7 +56,7 @@ struct FastPathTests {
     @Test func templatesEqualRecordEncoding() throws {
         var rng = SystemRandomNumberGenerator()
         let numbers = [0, 7, 9, 10, 99, 100, 101, 999, 1000, 65_536, 1_234_567, 9_999_999_999, Int.max, -5, Int.min + 1]
-        let path = NSTemporaryDirectory() + "recur-\(UUID().uuidString)-templates"
+        let path = TestFiles.path("templates")
         let out = try ByteOutput(path: path)
         var writer = IDExampleWriter(out)
         var expected = [UInt8]()
@@ -146,7 +147,7 @@ struct FastPathTests {
     /// and in order, to a file and through `flush`, written whole or in place, with
     /// pieces larger than a chunk among them.
     @Test func backgroundWritesKeepOrder() throws {
-        let path = NSTemporaryDirectory() + "recur-\(UUID().uuidString)-out"
+        let path = TestFiles.path("out")
         let out = try ByteOutput(path: path)
         var expected = [UInt8]()
         for i in 0..<20_000 {
@@ -345,7 +346,7 @@ struct ExamplePoolTests {
                     // every group of one order, one after another into one output (records
                     // of odd length, a U8 class alone, move the next ones off alignment)
                     let order = (0..<stream.count).shuffled(using: &rng)
-                    let path = NSTemporaryDirectory() + "recur-\(UUID().uuidString)-pool"
+                    let path = TestFiles.path("pool")
                     let out = try ByteOutput(path: path)
                     var expected = [UInt8]()
                     for start in stride(from: 0, to: order.count, by: size) {
@@ -375,7 +376,7 @@ struct ExamplePoolTests {
             pool.compact(&a, &b)
             #expect(a == [0, 1, 2] && b == [3, 4] && pool.count == 5)
             #expect(pool.steps == [5, 1, 9, 22, 0].map { stream[$0]["x"]!.shape[0] })
-            let path = NSTemporaryDirectory() + "recur-\(UUID().uuidString)-pool"
+            let path = TestFiles.path("pool")
             let out = try ByteOutput(path: path)
             try pool.writeBatch([3, 0, 4], pad: 0, to: out)
             try out.commit()
@@ -402,7 +403,7 @@ struct ExamplePoolTests {
         let badPool = ExamplePool()
         let badReader = try StreamReader(try ByteInput(bytes: encode([stream[0]] + bad)))
         while try badPool.read(badReader) {}
-        let out = try ByteOutput(path: NSTemporaryDirectory() + "recur-\(UUID().uuidString)-pool")
+        let out = try ByteOutput(path: TestFiles.path("pool"))
         #expect(throws: StreamError.self) { try badPool.writeBatch([0, 1], pad: 0, to: out) }
         #expect(throws: StreamError.self) { try Padding.batch(bad, pad: 0) }
         // per-step y longer than every x

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
 @testable import TensorStream
+import TestFiles
 
 /// Writes bytes to a fresh temp file and returns its path.
 func tempFile(_ bytes: [UInt8], _ name: String = "s") -> String {
-    let path = NSTemporaryDirectory() + "recur-\(UUID().uuidString)-\(name)"
+    let path = TestFiles.path(name)
     FileManager.default.createFile(atPath: path, contents: Data(bytes))
     return path
 }

@@ -1,6 +1,7 @@
 import CZlib
 import Foundation
 import TensorStream
+import TestFiles
 
 /// Paths and helpers shared by the tok tests.
 enum Support {
@@ -82,7 +83,7 @@ enum Support {
     static func tempFile(_ contents: String, _ name: String = "t") -> String { tempFile(Data(contents.utf8), name) }
 
     static func tempFile(_ contents: Data, _ name: String = "t") -> String {
-        let path = NSTemporaryDirectory() + "tok-test-\(UUID().uuidString)-\(name)"
+        let path = TestFiles.path(name)
         _ = FileManager.default.createFile(atPath: path, contents: contents)
         return path
     }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TensorStream
 import TextKit
+import TestFiles
 
 /// The built `tok` run through real pipes, its output read back with StreamReader.
 @Suite("tok end to end", .enabled(if: Support.tokBinary != nil,
@@ -102,7 +103,7 @@ struct TokToolTests {
     @Test func vocabularyOutAndReuseGiveTheSameStream() throws {
         let train = "pos\tA good, good film.\nneg\tA bad film.\n"
         let test = "neg\tA terrible film!\n"
-        let words = NSTemporaryDirectory() + "tok-test-\(UUID().uuidString)-words.txt"
+        let words = TestFiles.path("words.txt")
         let built = try Support.tok(["--labels", "--lower", "--max-size", "4", "--vocab-out", words], stdin: train)
         #expect(built.status == 0, "\(built.stderr)")
         let saved = try String(contentsOfFile: words, encoding: .utf8)

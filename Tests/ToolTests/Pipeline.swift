@@ -1,5 +1,6 @@
 import Foundation
 import TensorStream
+import TestFiles
 
 /// Runs the package's built tools through real pipes, as a shell would.
 enum Pipeline {
@@ -102,7 +103,7 @@ enum Pipeline {
 
     /// Reads a stream from bytes.
     static func records(_ data: Data) throws -> (meta: StreamMeta, records: [Record]) {
-        let path = NSTemporaryDirectory() + "recur-tool-\(UUID().uuidString)"
+        let path = TestFiles.path("records")
         FileManager.default.createFile(atPath: path, contents: data)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let reader = try StreamReader(try ByteInput(path: path))
@@ -111,7 +112,7 @@ enum Pipeline {
         return (StreamMeta(reader.meta), out)
     }
 
-    static func tempPath(_ name: String) -> String { NSTemporaryDirectory() + "recur-\(UUID().uuidString)-\(name)" }
+    static func tempPath(_ name: String) -> String { TestFiles.path(name) }
 }
 
 /// A pipeline kept open: the test writes to the first stage's stdin a piece at a

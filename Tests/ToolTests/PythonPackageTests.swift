@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import Testing
+import TestFiles
 
 /// The Python package (python/recur): a checkpoint loads as a torch.nn.Module, saves back
 /// as a checkpoint that predict and fit --resume take, and exports to ONNX; onnxruntime's
@@ -48,7 +49,7 @@ struct PythonPackageTests {
         let ckpt = Pipeline.tempPath("model.ckpt")
         let fit = try Pipeline.run("fit", spec + ["--batch", "6", "-o", ckpt, stream])
         #expect(fit.status == 0, "\(fit.stderr)")
-        let outdir = NSTemporaryDirectory() + "recur-py-\(UUID().uuidString)"
+        let outdir = TestFiles.path("py")
         try FileManager.default.createDirectory(atPath: outdir, withIntermediateDirectories: true)
         let script = Self.root.appendingPathComponent("python/tests/check_package.py").path
         let py = Self.python(Self.interpreter!, [script, ckpt, stream, outdir])
