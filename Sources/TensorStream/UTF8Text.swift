@@ -38,24 +38,29 @@ public enum UTF8Text {
     @inlinable
     public static func forEachScalar(_ s: UnsafeBufferPointer<UInt8>, _ body: (UInt32) throws -> Void) rethrows {
         guard let p = s.baseAddress else { return }
-        let n = s.count
         var i = 0
-        while i < n {
-            let b = UInt32(p[i])
-            if b < 0x80 {
-                try body(b)
-                i += 1
-            } else if b < 0xE0 {
-                try body((b & 0x1F) << 6 | UInt32(p[i + 1] & 0x3F))
-                i += 2
-            } else if b < 0xF0 {
-                try body((b & 0x0F) << 12 | UInt32(p[i + 1] & 0x3F) << 6 | UInt32(p[i + 2] & 0x3F))
-                i += 3
-            } else {
-                try body((b & 0x07) << 18 | UInt32(p[i + 1] & 0x3F) << 12 | UInt32(p[i + 2] & 0x3F) << 6 | UInt32(p[i + 3] & 0x3F))
-                i += 4
-            }
+        while i < s.count {
+            let (v, length) = scalar(p + i)
+            try body(v)
+            i += length
         }
+    }
+
+    /// The scalar value that starts at `p` in valid UTF-8, and its length in bytes.
+    @inlinable @inline(__always)
+    public static func scalar(_ p: UnsafePointer<UInt8>) -> (value: UInt32, length: Int) {
+        let b = UInt32(p[0])
+        if b < 0x80 { return (b, 1) }
+        if b < 0xE0 { return ((b & 0x1F) << 6 | UInt32(p[1] & 0x3F), 2) }
+        if b < 0xF0 { return ((b & 0x0F) << 12 | UInt32(p[1] & 0x3F) << 6 | UInt32(p[2] & 0x3F), 3) }
+        return ((b & 0x07) << 18 | UInt32(p[1] & 0x3F) << 12 | UInt32(p[2] & 0x3F) << 6 | UInt32(p[3] & 0x3F), 4)
+    }
+
+    /// The eight bytes at `p` as one word when all of them are ASCII, else nil.
+    @inlinable @inline(__always)
+    public static func asciiWord(_ p: UnsafePointer<UInt8>) -> UInt64? {
+        let w = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)
+        return w & 0x8080_8080_8080_8080 == 0 ? w : nil
     }
 
     /// How many scalars valid UTF-8 `s` holds: the bytes that do not continue a sequence.

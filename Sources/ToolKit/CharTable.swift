@@ -7,6 +7,8 @@ public struct CharTable {
     @usableFromInline var bmp = [Int32](repeating: -1, count: 0x10000)
     @usableFromInline var astral = [UInt32: Int32]()
     @usableFromInline let unk: Int32
+    /// The largest id the table gives.
+    public let maxID: Int32
 
     public init(_ vocab: Vocabulary) {
         for (i, t) in vocab.tokens.enumerated() {
@@ -16,20 +18,37 @@ public struct CharTable {
             else if astral[v] == nil { astral[v] = Int32(i) }
         }
         unk = vocab.unknownID ?? 0
+        maxID = Int32(max(vocab.tokens.count - 1, 0))
     }
 
     /// Writes the ids of the characters of `utf8` (valid UTF-8, see `UTF8Text`) to
     /// `out`, which has room for `utf8.count` ids; returns how many were written and
-    /// counts the unknown ones.
+    /// counts the unknown ones. ASCII goes eight bytes at a time. `ID` narrower than
+    /// Int32 (UInt8 for a vocabulary of up to 256) must hold every id of the table.
     @inlinable
-    public func ids(utf8: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<Int32>, unknown: inout Int) -> Int {
-        var n = 0, missing = 0
+    public func ids<ID: FixedWidthInteger>(utf8: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<ID>,
+                                          unknown: inout Int) -> Int {
+        guard let p = utf8.baseAddress else { return 0 }
+        let count = utf8.count, unk = unk
+        var i = 0, n = 0, missing = 0
         bmp.withUnsafeBufferPointer { table in
-            UTF8Text.forEachScalar(utf8) { v in
-                var i = v < 0x10000 ? table[Int(v)] : (astral[v] ?? -1)
-                if i < 0 { i = unk; missing += 1 }
-                out[n] = i
+            while i < count {
+                while i + 8 <= count, let w = UTF8Text.asciiWord(p + i) {
+                    for k in 0..<8 {
+                        let id = table[Int(truncatingIfNeeded: w >> UInt64(8 * k)) & 0x7F]
+                        out[n + k] = ID(truncatingIfNeeded: id < 0 ? unk : id)
+                        missing += id < 0 ? 1 : 0
+                    }
+                    i += 8
+                    n += 8
+                }
+                guard i < count else { break }
+                let (v, length) = UTF8Text.scalar(p + i)
+                var id = v < 0x10000 ? table[Int(v)] : (astral[v] ?? -1)
+                if id < 0 { id = unk; missing += 1 }
+                out[n] = ID(truncatingIfNeeded: id)
                 n += 1
+                i += length
             }
         }
         unknown += missing
@@ -40,6 +59,15 @@ public struct CharTable {
     public func ids(utf8: UnsafeBufferPointer<UInt8>, unknown: inout Int) -> [Int32] {
         [Int32](unsafeUninitializedCapacity: utf8.count) { buf, done in
             HugePages.advise(buf.baseAddress!, bytes: 4 * utf8.count)
+            done = ids(utf8: utf8, into: buf.baseAddress!, unknown: &unknown)
+        }
+    }
+
+    /// The same as bytes, for a vocabulary of at most 256 (a quarter of the memory).
+    public func byteIDs(utf8: UnsafeBufferPointer<UInt8>, unknown: inout Int) -> [UInt8] {
+        precondition(maxID < 256)
+        return [UInt8](unsafeUninitializedCapacity: utf8.count) { buf, done in
+            HugePages.advise(buf.baseAddress!, bytes: utf8.count)
             done = ids(utf8: utf8, into: buf.baseAddress!, unknown: &unknown)
         }
     }
@@ -56,24 +84,24 @@ public struct ScalarCounts {
 
     public init() {}
 
-    /// Counts the characters of `utf8` (valid UTF-8).
+    /// Counts the characters of `utf8` (valid UTF-8): ASCII eight bytes at a time,
+    /// again after each character that is not.
     public mutating func add(utf8: UnsafeBufferPointer<UInt8>) {
         guard let p = utf8.baseAddress else { return }
         let n = utf8.count
         var i = 0
         ascii.withUnsafeMutableBufferPointer { lanes in
-            // eight ASCII bytes at a time, until the first that is not
-            while i + 8 <= n {
-                let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-                if w & 0x8080_8080_8080_8080 != 0 { break }
-                for k in 0..<8 { lanes[(k & 3) << 7 | Int(truncatingIfNeeded: w >> (8 * UInt64(k))) & 0x7F] += 1 }
-                i += 8
-            }
-        }
-        guard i < n else { return }
-        bmp.withUnsafeMutableBufferPointer { table in
-            UTF8Text.forEachScalar(UnsafeBufferPointer(start: p + i, count: n - i)) { v in
-                if v < 0x10000 { table[Int(v)] += 1 } else { astral[v, default: 0] += 1 }
+            bmp.withUnsafeMutableBufferPointer { table in
+                while i < n {
+                    while i + 8 <= n, let w = UTF8Text.asciiWord(p + i) {
+                        for k in 0..<8 { lanes[(k & 3) << 7 | Int(truncatingIfNeeded: w >> UInt64(8 * k)) & 0x7F] += 1 }
+                        i += 8
+                    }
+                    guard i < n else { break }
+                    let (v, length) = UTF8Text.scalar(p + i)
+                    if v < 0x10000 { table[Int(v)] += 1 } else { astral[v, default: 0] += 1 }
+                    i += length
+                }
             }
         }
     }

@@ -26,6 +26,7 @@ public struct LanguageModelWindows {
     }
 
     /// The window starts for a sequence of `n` ids, in output order.
+    @inlinable
     public func starts(_ n: Int, _ rng: inout some RandomNumberGenerator) -> [Int] {
         guard n > steps else { return [] }
         let offset = Int(rng.next() % UInt64(steps))
@@ -54,11 +55,21 @@ public struct LanguageModelWindows {
         if let stripes, sampling == .sequential { meta.fields["stripes"] = String(stripes) }
     }
 
-    /// Writes the windows of `ids` as example records (id "`unit` start", pos = the
-    /// window's place in the stream); returns how many.
-    public func write(_ ids: [Int32], unit: String, to writer: StreamWriter,
-                      rng: inout some RandomNumberGenerator) throws -> Int {
-        let all = starts(ids.count, &rng)
+    /// Writes the windows of `ids` that start at `starts` (see `starts(_:_:)`) as
+    /// example records (id "`unit` start", pos = the window's place in the stream);
+    /// returns how many.
+    public func write(_ ids: [Int32], starts: [Int], unit: String, to writer: StreamWriter) throws -> Int {
+        try writeWindows(ids, starts, unit: unit, to: writer)
+    }
+
+    /// The same for ids held as bytes (a vocabulary of up to 256): each window's ids
+    /// are widened to int32 as they are written.
+    public func write(_ ids: [UInt8], starts: [Int], unit: String, to writer: StreamWriter) throws -> Int {
+        try writeWindows(ids, starts, unit: unit, to: writer)
+    }
+
+    // x: int32 [steps] = ids[s..<s+steps], y: int32 [steps] = ids[s+1...s+steps] for each start s.
+    func writeWindows<ID: FixedWidthInteger>(_ ids: [ID], _ all: [Int], unit: String, to writer: StreamWriter) throws -> Int {
         let (prefix, steps, bytes) = (unit + " ", steps, 4 * steps)
         // Every window's header is the same but for its start and position.
         let template = RecordTemplate(.example) { e in
@@ -70,18 +81,28 @@ public struct LanguageModelWindows {
         let output = writer.output
         var numbers = [0, 0]
         try ids.withUnsafeBufferPointer { ids in
+            let perLine = 64 / MemoryLayout<ID>.stride  // ids in a cache line
             for (pos, start) in all.enumerated() {
                 // shuffled windows are scattered over the ids: ask for one a few records ahead
                 if pos + 8 < all.count {
                     let ahead = ids.baseAddress! + all[pos + 8]
-                    for k in stride(from: 0, through: min(steps, 63), by: 16) { rk_prefetch(ahead + k) }
+                    for k in stride(from: 0, to: min(steps, 4 * perLine), by: perLine) { rk_prefetch(ahead + k) }
+                    rk_prefetch(ahead + min(steps, 4 * perLine))
                 }
                 numbers[0] = start
                 numbers[1] = pos
                 try template.write(numbers, to: output)
-                let p = try output.room(2 * bytes)
-                UnsafeMutableRawPointer(p).copyMemory(from: ids.baseAddress! + start, byteCount: bytes)
-                UnsafeMutableRawPointer(p + bytes).copyMemory(from: ids.baseAddress! + start + 1, byteCount: bytes)
+                let p = UnsafeMutableRawPointer(try output.room(2 * bytes))
+                let window = ids.baseAddress! + start
+                if ID.self == Int32.self {
+                    p.copyMemory(from: window, byteCount: bytes)
+                    (p + bytes).copyMemory(from: window + 1, byteCount: bytes)
+                } else {
+                    for k in 0..<steps {
+                        p.storeBytes(of: Int32(truncatingIfNeeded: window[k]), toByteOffset: 4 * k, as: Int32.self)
+                        p.storeBytes(of: Int32(truncatingIfNeeded: window[k + 1]), toByteOffset: bytes + 4 * k, as: Int32.self)
+                    }
+                }
                 output.advance(2 * bytes)
             }
         }

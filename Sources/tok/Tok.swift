@@ -314,7 +314,7 @@ struct Tok: ParsableCommand {
         let writer = StreamWriter(try output.open())
         try writeMeta(writer, engine: engine, classes: nil, windows: windows)
         var rng = RandomSource(seed: seed)
-        let written = try windows.write(all, unit: "token", to: writer, rng: &rng)
+        let written = try windows.write(all, starts: windows.starts(all.count, &rng), unit: "token", to: writer)
         try writer.finish()
         try engine.commitVocabulary()
         let rate = all.isEmpty ? 0 : 100 * Double(unknown) / Double(all.count)

@@ -99,6 +99,46 @@ struct FastPathTests {
         #expect(counts.byCharacter == expected)
     }
 
+    /// Character ids (ASCII eight bytes at a time, resumed after each other character)
+    /// against a lookup scalar by scalar; some ASCII and some other characters unknown.
+    @Test func characterIDsAgreeWithALookup() {
+        var rng = SystemRandomNumberGenerator()
+        let vocab = Vocabulary(tokens: ["<pad>", "<unk>", "e", " ", "t", "h", "a", "é", "窗", "😀", "\t", "Z", "9"])
+        let table = CharTable(vocab)
+        let pieces = ["e", "ee", " ", "the ", "aaaaaaaaaaaaaaaaa", "é", "窗外", "😀", "😃", "\u{7f}", "\t", "Zz9", "quite unknown"]
+        for _ in 0..<400 {
+            var line = (0..<Int.random(in: 0...30, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            let expected = line.unicodeScalars.map { Int32(vocab.tokens.firstIndex(of: String($0)) ?? 1) }
+            var unknown = 0
+            let ids = line.withUTF8 { table.ids(utf8: $0, unknown: &unknown) }
+            #expect(ids == expected, "\(line)")
+            #expect(unknown == expected.filter { $0 == 1 }.count)
+        }
+    }
+
+    /// Language-model windows over ids held as bytes are the records of the same ids
+    /// held as int32 (widened as they are written), at every length and order.
+    @Test func byteIDWindowsAreInt32Windows() throws {
+        var rng = SystemRandomNumberGenerator()
+        let bytes = (0..<3001).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let wide = bytes.map(Int32.init)
+        for steps in [1, 7, 8, 35, 64, 300] { for sampling in LanguageModelWindows.Sampling.allCases {
+            let windows = LanguageModelWindows(steps: steps, sampling: sampling, stripes: 3)
+            let starts = windows.starts(bytes.count, &rng)
+            func written(_ write: (StreamWriter) throws -> Int) throws -> [UInt8] {
+                let path = TestFiles.path("windows")
+                let writer = StreamWriter(try ByteOutput(path: path))
+                #expect(try write(writer) == starts.count)
+                try writer.finish()
+                return try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+            }
+            let narrow = try written { try windows.write(bytes, starts: starts, unit: "char", to: $0) }
+            let int32 = try written { try windows.write(wide, starts: starts, unit: "char", to: $0) }
+            #expect(narrow == int32, "steps \(steps) \(sampling)")
+            #expect(!starts.isEmpty && narrow.count > 8 * starts.count * steps)
+        } }
+    }
+
     @Test func utf8CheckAgreesWithTheStandardLibrary() {
         var rng = SystemRandomNumberGenerator()
         let pieces: [[UInt8]] = [Array("a".utf8), Array("é".utf8), Array("中".utf8), Array("😀".utf8), Array("abcdefghij".utf8),
