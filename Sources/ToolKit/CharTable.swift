@@ -43,12 +43,14 @@ public struct CharTable {
                     n += 8
                 }
                 guard i < count else { break }
-                let (v, length) = UTF8Text.scalar(p + i)
-                var id = v < 0x10000 ? table[Int(v)] : (astral[v] ?? -1)
-                if id < 0 { id = unk; missing += 1 }
-                out[n] = ID(truncatingIfNeeded: id)
-                n += 1
-                i += length
+                repeat {  // one character, and those that follow it up to the next ASCII one
+                    let (v, length) = UTF8Text.scalar(p + i)
+                    var id = v < 0x10000 ? table[Int(v)] : (astral[v] ?? -1)
+                    if id < 0 { id = unk; missing += 1 }
+                    out[n] = ID(truncatingIfNeeded: id)
+                    n += 1
+                    i += length
+                } while i < count && p[i] >= 0x80
             }
         }
         unknown += missing
@@ -85,7 +87,7 @@ public struct ScalarCounts {
     public init() {}
 
     /// Counts the characters of `utf8` (valid UTF-8): ASCII eight bytes at a time,
-    /// again after each character that is not.
+    /// again from each ASCII byte that follows other characters.
     public mutating func add(utf8: UnsafeBufferPointer<UInt8>) {
         guard let p = utf8.baseAddress else { return }
         let n = utf8.count
@@ -98,9 +100,11 @@ public struct ScalarCounts {
                         i += 8
                     }
                     guard i < n else { break }
-                    let (v, length) = UTF8Text.scalar(p + i)
-                    if v < 0x10000 { table[Int(v)] += 1 } else { astral[v, default: 0] += 1 }
-                    i += length
+                    repeat {  // one character, and those that follow it up to the next ASCII one
+                        let (v, length) = UTF8Text.scalar(p + i)
+                        if v < 0x10000 { table[Int(v)] += 1 } else { astral[v, default: 0] += 1 }
+                        i += length
+                    } while i < n && p[i] >= 0x80
                 }
             }
         }
