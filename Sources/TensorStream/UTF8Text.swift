@@ -56,10 +56,11 @@ public enum UTF8Text {
         return ((b & 0x07) << 18 | UInt32(p[1] & 0x3F) << 12 | UInt32(p[2] & 0x3F) << 6 | UInt32(p[3] & 0x3F), 4)
     }
 
-    /// The eight bytes at `p` as one word when all of them are ASCII, else nil.
+    /// The eight bytes at `p` as one little-endian word (byte k in bits 8k…8k+7) when
+    /// all of them are ASCII, else nil.
     @inlinable @inline(__always)
     public static func asciiWord(_ p: UnsafePointer<UInt8>) -> UInt64? {
-        let w = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)
+        let w = UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
         return w & 0x8080_8080_8080_8080 == 0 ? w : nil
     }
 

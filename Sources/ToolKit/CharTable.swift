@@ -112,13 +112,15 @@ public struct ScalarCounts {
 
     /// The counts by character, for `Vocabulary(counts:)`.
     public var byCharacter: [String: Int] {
-        // (+= below: two scalars can make equal Strings, U+212B ANGSTROM SIGN and U+00C5 Å)
+        // (+= below: two scalars can make equal Strings, U+212B ANGSTROM SIGN and U+00C5 Å;
+        // in scalar order, the first one's String is the key, and CharTable gives the
+        // other one <unk>)
         var out = [String: Int]()
         for (v, n) in bmp.enumerated() {
             let total = v < 128 ? n + ascii[v] + ascii[128 + v] + ascii[256 + v] + ascii[384 + v] : n
             if total > 0 { out[String(Unicode.Scalar(UInt32(v))!), default: 0] += total }
         }
-        for (v, n) in astral { out[String(Unicode.Scalar(v)!), default: 0] += n }
+        for (v, n) in astral.sorted(by: { $0.key < $1.key }) { out[String(Unicode.Scalar(v)!), default: 0] += n }
         return out
     }
 }

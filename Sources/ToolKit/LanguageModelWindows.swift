@@ -55,7 +55,7 @@ public struct LanguageModelWindows {
         if let stripes, sampling == .sequential { meta.fields["stripes"] = String(stripes) }
     }
 
-    /// Writes the windows of `ids` that start at `starts` (see `starts(_:_:)`) as
+    /// Writes the windows of `ids` that start at `starts` (from `starts(ids.count, _)`) as
     /// example records (id "`unit` start", pos = the window's place in the stream);
     /// returns how many.
     public func write(_ ids: [Int32], starts: [Int], unit: String, to writer: StreamWriter) throws -> Int {
@@ -71,6 +71,7 @@ public struct LanguageModelWindows {
     // x: int32 [steps] = ids[s..<s+steps], y: int32 [steps] = ids[s+1...s+steps] for each start s.
     func writeWindows<ID: FixedWidthInteger>(_ ids: [ID], _ all: [Int], unit: String, to writer: StreamWriter) throws -> Int {
         let (prefix, steps, bytes) = (unit + " ", steps, 4 * steps)
+        precondition(all.allSatisfy { $0 >= 0 && $0 + steps < ids.count }, "a window past the end of the ids")
         // Every window's header is the same but for its start and position.
         let template = RecordTemplate(.example) { e in
             e.meta("id", prefix: prefix, number: RecordTemplate.hole)

@@ -1,9 +1,9 @@
 import Foundation
 import Tensor
 import TensorCUDA
+import TestFiles
 #if canImport(Glibc)
 import Glibc
-import TestFiles
 #endif
 
 /// The CUDA kernels compiled for the host (CUDA.md's plan for checking kernel logic

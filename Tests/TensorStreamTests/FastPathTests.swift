@@ -100,8 +100,9 @@ struct FastPathTests {
         #expect(counts.byCharacter == expected)
     }
 
-    /// Character ids (ASCII eight bytes at a time, resumed after each other character)
-    /// against a lookup scalar by scalar; some ASCII and some other characters unknown.
+    /// Character ids, int32 and bytes (ASCII eight bytes at a time, resumed after other
+    /// characters) against a lookup scalar by scalar; some ASCII and some other
+    /// characters unknown.
     @Test func characterIDsAgreeWithALookup() {
         var rng = SystemRandomNumberGenerator()
         let vocab = Vocabulary(tokens: ["<pad>", "<unk>", "e", " ", "t", "h", "a", "é", "窗", "😀", "\t", "Z", "9"])
@@ -114,6 +115,9 @@ struct FastPathTests {
             let ids = line.withUTF8 { table.ids(utf8: $0, unknown: &unknown) }
             #expect(ids == expected, "\(line)")
             #expect(unknown == expected.filter { $0 == 1 }.count)
+            var byteUnknown = 0
+            #expect(line.withUTF8 { table.byteIDs(utf8: $0, unknown: &byteUnknown) }.map(Int32.init) == expected)
+            #expect(byteUnknown == unknown)
         }
     }
 
