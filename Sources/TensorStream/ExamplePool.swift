@@ -50,13 +50,11 @@ public final class ExamplePool {
             func move(_ list: inout [Int]) {
                 for k in list.indices {
                     let i = list[k]
-                    let h = header(i, all)
-                    let n = h.recordBytes
                     list[k] = newStarts.count
                     newStarts.append(live.count)
                     newSteps.append(steps[i])
-                    newHeaders?.append(h)
-                    live.append(contentsOf: UnsafeBufferPointer(rebasing: all[starts[i]..<(starts[i] + n)]))
+                    newHeaders?.append(headers![i])
+                    live.append(contentsOf: UnsafeBufferPointer(rebasing: all[record(i, in: all.count)]))
                 }
             }
             move(&a)
@@ -78,9 +76,13 @@ public final class ExamplePool {
 
     /// Hands example `i`'s record bytes to `body` (to ask for them ahead of use).
     public func withRecordBytes<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try bytes.withUnsafeBytes { all in
-            try body(UnsafeRawBufferPointer(rebasing: all[starts[i]..<(i + 1 < starts.count ? starts[i + 1] : all.count)]))
-        }
+        try bytes.withUnsafeBytes { all in try body(UnsafeRawBufferPointer(rebasing: all[record(i, in: all.count)])) }
+    }
+
+    /// Where example `i`'s record lies in the block of `total` bytes: the records are
+    /// one after another in the order of their indices.
+    private func record(_ i: Int, in total: Int) -> Range<Int> {
+        starts[i]..<(i + 1 < starts.count ? starts[i + 1] : total)
     }
 
     /// The header of example `i`: kept, or read again (it was checked when read).

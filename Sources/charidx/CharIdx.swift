@@ -378,7 +378,7 @@ struct ExampleWriter {
 
     init(_ table: CharTable, _ writer: StreamWriter) { self.table = table; records = IDExampleWriter(writer.output) }
 
-    /// Writes the example of `text` (and `target`, or class `y`), with id `prefix` + `number`.
+    /// Writes the example of `text` (and `target`, or class `y`), with id "`file`:`line`".
     mutating func write(_ text: UnsafeBufferPointer<UInt8>, target: UnsafeBufferPointer<UInt8>?, y: Int32?,
                         file: String, line: Int) throws {
         let n = Self.convert(table, text, &ids, &unknown)
